@@ -1,0 +1,300 @@
+/*
+ * core/core.h — what the core's files share with each other.
+ *
+ * Not part of the SDK: plugins never see this header (they get
+ * include/onegrid/plugin.h only).  Functions here are named
+ * ogc_<subsystem>_*; everything else in a core file is static.
+ * Errors are reported once, by the function that knows the context
+ * (it logs or sets the request's error reply); callers only return.
+ */
+#ifndef ONEGRID_CORE_H
+#define ONEGRID_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <event2/buffer.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h> /* struct evkeyvalq, a member of og_req */
+#include <libpq-fe.h>
+
+#include "onegrid/plugin.h"
+
+/* ------------------------------------------------------------------ */
+/* config.c — the JSON config file with ONEGRID_* environment overrides */
+
+typedef struct ogc_plugin_conf {
+	char *name;
+	bool optional; /* a refused optional plugin is skipped, not fatal */
+} ogc_plugin_conf;
+
+typedef struct ogc_config {
+	char *listen;      /* "127.0.0.1:8080"; ONEGRID_LISTEN */
+	char *database;    /* libpq conninfo; ONEGRID_DATABASE */
+	int workers;       /* 0 = number of CPUs; ONEGRID_WORKERS */
+	char *plugin_dir;  /* ONEGRID_PLUGIN_DIR */
+	ogc_plugin_conf *plugins; /* ONEGRID_PLUGINS="a,b,?c" (? = optional) */
+	size_t nplugins;
+	long max_body_bytes;      /* 413 above this */
+	int max_json_depth;       /* 400 deeper than this */
+	int request_timeout_s;    /* idle/read/write timeout of a connection */
+	int db_connect_timeout_s; /* libpq connect_timeout */
+	int statement_timeout_ms; /* SET statement_timeout */
+	int token_ttl_s;          /* bearer token lifetime */
+	int login_max_failures;   /* per user and per address in the window */
+	int login_window_s;
+	int shutdown_grace_s;     /* SIGTERM: longest wait for in-flight requests */
+	bool auto_migrate;        /* serve: apply pending migrations at start-up */
+} ogc_config;
+
+/* Loads defaults, then `path` (may be NULL), then the environment.  On
+ * error returns -1 with a message naming the bad key in err. */
+int ogc_config_load(ogc_config *cfg, const char *path, char *err, size_t errlen);
+void ogc_config_free(ogc_config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* log.c — one line per event to stderr: "<time> <level> [pid] msg" */
+
+void ogc_log(og_log_level level, const char *fmt, ...) OG_PRINTF(2, 3);
+void ogc_logv(og_log_level level, const char *fmt, va_list ap);
+void ogc_log_set_role(const char *role); /* "master", "worker 2", ... */
+
+/* ------------------------------------------------------------------ */
+/* db.c — one libpq connection per worker, reconnect with backoff */
+
+typedef struct ogc_db ogc_db;
+
+/* Error of the last failed call, mapped to the API's terms. */
+typedef struct ogc_dberr {
+	int status;         /* HTTP status: 409, 422, 503, 500 ... */
+	char code[32];      /* API error code: "conflict", "db_unavailable" ... */
+	char sqlstate[6];   /* "" when the failure was not a server error */
+	char message[256];
+} ogc_dberr;
+
+ogc_db *ogc_db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms);
+void ogc_db_free(ogc_db *db);
+/* Connects if not connected, honouring the backoff; 0 up, -1 unavailable. */
+int ogc_db_ensure(ogc_db *db);
+bool ogc_db_is_up(ogc_db *db);
+/* Parameterised text-mode query.  Returns a new PGresult (caller PQclear)
+ * with status COMMAND_OK or TUPLES_OK, or NULL with *err filled. */
+PGresult *ogc_db_exec(ogc_db *db, const char *sql, int nparams, const char *const *params,
+                      ogc_dberr *err);
+/* Same for statements without parameters and result: 0 or -1. */
+int ogc_db_command(ogc_db *db, const char *sql, ogc_dberr *err);
+PGconn *ogc_db_conn(ogc_db *db); /* borrowed; NULL when down */
+/* Database failures counted for /metrics. */
+void ogc_db_count_error(void);
+/* Fills err's status, code, sqlstate and a generic message from a SQLSTATE
+ * (NULL: no server error); returns the status.  Pure, for unit tests. */
+int ogc_db_map_sqlstate(const char *sqlstate, ogc_dberr *err);
+
+/* ------------------------------------------------------------------ */
+/* migrate.c — numbered migrations per schema, under an advisory lock */
+
+typedef struct ogc_migration {
+	const char *schema; /* "core" or the plugin name */
+	int version;
+	const char *name;
+	const char *sql;
+} ogc_migration;
+
+/* Registers a migration (core ones from schema_core.c, plugins' through the
+ * host API).  -1 on a duplicate version within the schema. */
+int ogc_migrate_add(const char *schema, int version, const char *name, const char *sql);
+/* Applies every pending migration, each in its own transaction, holding a
+ * session advisory lock; logs each one.  0 or -1 (logged). */
+int ogc_migrate_apply(PGconn *conn);
+/* Start-up check: -1 (logged, naming schema and versions) when the database
+ * is newer than this binary or, unless allow_pending, has pending ones. */
+int ogc_migrate_check(PGconn *conn, bool allow_pending);
+/* Core migrations embedded at build time (generated schema_core.c). */
+extern const ogc_migration ogc_core_migrations[];
+extern const size_t ogc_core_migrations_count;
+
+/* ------------------------------------------------------------------ */
+/* daemon.c — master and worker processes */
+
+/* One per worker process; handed to the router as the evhttp callback arg. */
+typedef struct ogc_worker {
+	struct event_base *base;
+	struct evhttp *http;
+	ogc_db *db;
+	const ogc_config *cfg;
+	int number;           /* 1..N, for the log */
+	long pending_replies; /* replies handed to evhttp, not yet fully written */
+	bool draining;        /* SIGTERM seen: no new connections */
+	double last_request;  /* monotonic seconds of the last dispatch */
+} ogc_worker;
+
+/* Runs the master (and forks workers) until SIGTERM; returns the exit code. */
+int ogc_daemon_run(const ogc_config *cfg);
+double ogc_now(void); /* monotonic seconds */
+
+/* ------------------------------------------------------------------ */
+/* router.c — the route table, matched per request */
+
+typedef struct ogc_route {
+	unsigned methods;
+	const char *path;       /* "/api/v1/users/{id}" */
+	const char *permission; /* OG_PERM_PUBLIC, OG_PERM_AUTHENTICATED or a code */
+	og_handler handler;
+	const char *summary;
+	og_plugin *owner; /* NULL for core routes */
+	int index;        /* stable index, for metrics */
+} ogc_route;
+
+#define OGC_MAX_ROUTES 512
+#define OGC_MAX_PATH_PARAMS 8
+
+/* -1 (logged, naming both owners) if the method+pattern collides. */
+int ogc_router_add(og_plugin *owner, unsigned methods, const char *path,
+                   const char *permission, og_handler handler, const char *summary);
+size_t ogc_router_count(void);
+const ogc_route *ogc_router_get(size_t i);
+/* Entry point for every HTTP request (evhttp generic callback). */
+void ogc_router_dispatch(struct evhttp_request *ev, void *worker);
+
+/* ------------------------------------------------------------------ */
+/* request.c — the og_req behind the host API */
+
+struct og_req {
+	struct evhttp_request *ev;
+	ogc_worker *worker;
+	ogc_db *db;
+	const ogc_config *cfg;
+	const ogc_route *route;
+	char request_id[17];
+	char *path; /* decoded path, owned */
+	struct evkeyvalq query;
+	int nparams;
+	char *param_name[OGC_MAX_PATH_PARAMS];
+	char *param_value[OGC_MAX_PATH_PARAMS];
+	json_t *body; /* new, owned by req */
+
+	og_caller caller;
+	bool authenticated;
+	char *username_buf, *role_buf, *scope_path_buf; /* owned storage behind caller */
+	json_t *permissions; /* array of codes, owned */
+
+	bool in_tx;
+	int status;     /* 0 until a reply is set */
+	json_t *reply;  /* owned */
+	char sqlstate[6];
+	char client_addr[64];
+	unsigned method; /* og_method of this request */
+	struct evbuffer *raw; /* non-JSON reply body (metrics), owned */
+	const char *raw_type; /* its Content-Type, static */
+	double started;  /* ogc_now() at dispatch */
+};
+
+void ogc_req_reply_json(og_req *req, int status, json_t *body);
+void ogc_req_reply_error(og_req *req, int status, const char *code, const char *message,
+                         const char *field);
+/* Runs SQL for a request; on failure sets the error reply and returns NULL. */
+PGresult *ogc_req_exec(og_req *req, const char *sql, int nparams, const char *const *params);
+
+/* ------------------------------------------------------------------ */
+/* host_api.c — the og_host_api table (one per process) */
+
+const og_host_api *ogc_host_api(void);
+
+/* ------------------------------------------------------------------ */
+/* plugin_loader.c — dlopen, descriptor checks, init in dependency order */
+
+struct og_plugin {
+	const og_plugin_descriptor *desc; /* borrowed from the .so, never unloaded */
+	char *file;
+	bool optional;
+	bool in_init; /* registration allowed only while true */
+	/* Set by any registration refused during init (host_api.c sets it when
+	 * ogc_router_add / ogc_migrate_add fail; registry.c and
+	 * ogc_plugins_check_route set it themselves): the loader then refuses
+	 * the plugin even if its init returned 0. */
+	bool registration_failed;
+};
+
+/* Loads cfg->plugins from cfg->plugin_dir.  -1 if a required plugin was
+ * refused (already logged with file and reason). */
+int ogc_plugins_load(const ogc_config *cfg);
+size_t ogc_plugins_count(void);
+og_plugin *ogc_plugins_get(size_t i);
+og_plugin *ogc_plugins_find(const char *name);
+void ogc_plugins_fini(void);
+/* For host_api.c's register_route, before ogc_router_add: -1 (logged) when
+ * a plugin's path is outside "/api/v1/<name>", its permission is
+ * OG_PERM_PUBLIC, or its permission code is not registered yet.  Core
+ * routes (p NULL) always pass. */
+int ogc_plugins_check_route(og_plugin *p, const char *path, const char *permission);
+
+/* ------------------------------------------------------------------ */
+/* registry.c — permissions, tags, hooks, indicators, ledgers */
+
+int ogc_registry_permission(og_plugin *owner, const char *code, const char *label,
+                            const char *const *roles);
+int ogc_registry_tag(og_plugin *owner, const char *code, const char *label);
+int ogc_registry_hook(og_plugin *owner, const char *event, og_hook_fn fn);
+int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def);
+int ogc_registry_ledger(og_plugin *owner, const og_ledger_def *def);
+bool ogc_registry_has_permission(const char *code);
+/* Runs the hooks of an event in registration order; -1 on the first that
+ * fails (its plugin is named in the log and the error reply). */
+int ogc_registry_fire(og_req *req, const char *event, int64_t entity_id, json_t *payload);
+/* Upserts registered permissions, default grants and tags.  0 or -1. */
+int ogc_registry_sync(PGconn *conn);
+/* Declared indicators and ledgers in registration order, for the reports
+ * engine.  Definitions are borrowed (copied at registration); *owner gets
+ * the declaring plugin, NULL for the core (owner may be NULL). */
+size_t ogc_registry_indicator_count(void);
+const og_indicator_def *ogc_registry_indicator_get(size_t i, og_plugin **owner);
+size_t ogc_registry_ledger_count(void);
+const og_ledger_def *ogc_registry_ledger_get(size_t i, og_plugin **owner);
+
+/* ------------------------------------------------------------------ */
+/* auth.c — passwords, tokens, login rate limits */
+
+/* argon2id encoded hash of password into out; 0 or -1. */
+int ogc_auth_hash_password(const char *password, char *out, size_t outlen);
+bool ogc_auth_verify_password(const char *encoded, const char *password);
+/* Resolves the bearer token of req into req->caller and req->permissions.
+ * 0 authenticated; 401 or 503 otherwise (error reply already set). */
+int ogc_auth_authenticate(og_req *req);
+bool ogc_auth_has_permission(const og_req *req, const char *code);
+void ogc_auth_register_routes(void);
+
+/* ------------------------------------------------------------------ */
+/* Route modules: each registers its core routes. */
+
+void ogc_users_register_routes(void);   /* users.c */
+void ogc_audit_register_routes(void);   /* audit.c */
+void ogc_enable_register_routes(void);  /* enablement.c: /plugins, region plugins */
+void ogc_system_register_routes(void);  /* system.c: healthz, metrics, openapi */
+void ogc_core_register_permissions(void);
+
+/* audit.c: one audit row in the request's transaction; 0 or -1. */
+int ogc_audit_write(og_req *req, const char *action, const char *entity, const char *entity_id,
+                    int64_t region_id, json_t *before, json_t *after);
+
+/* enablement.c: is plugin `name` enabled for district_id?  1, 0, -1 error */
+int ogc_enable_check(og_req *req, const char *name, int64_t district_id);
+
+/* ------------------------------------------------------------------ */
+/* metrics.c — counters in memory shared by master and workers */
+
+int ogc_metrics_init(void); /* before fork */
+void ogc_metrics_request(int route_index, unsigned method, int status, double seconds);
+void ogc_metrics_worker_restart(void);
+void ogc_metrics_db_error(void);
+/* Appends the Prometheus text exposition to buf. */
+void ogc_metrics_render(struct evbuffer *buf);
+
+/* ------------------------------------------------------------------ */
+/* demo.c — the demo district for quickstart.sh demo */
+
+int ogc_demo_seed(PGconn *conn, const char *password, FILE *out);
+
+#endif /* ONEGRID_CORE_H */

@@ -1,0 +1,236 @@
+/*
+ * onegrid/plugin.h — the OneGrid plugin SDK: descriptor and host services.
+ *
+ * This is the only header a plugin includes (it pulls in <jansson.h>).  A
+ * plugin exports exactly one symbol, the constant descriptor `og_plugin_desc`
+ * (use OG_PLUGIN_DEFINE below), and resolves no symbol of the host: every
+ * service reaches it through the `og_host_api` table handed to init() and to
+ * every handler.  The table only grows at its end; `size` and `abi_minor`
+ * say how much of it a host provides.
+ *
+ * Compatibility rule (checked by the loader, refused with a log line naming
+ * the file and both versions): the plugin's ABI major must equal the host's,
+ * its minor must be <= the host's, and its descriptor size must be at least
+ * what the host expects.
+ *
+ * Ownership, in Jansson's words: "borrowed" means the callee keeps the
+ * object and the caller must not free it; "new" means the caller gets a
+ * reference it must release; "steals" means the callee takes the caller's
+ * reference.  Every string handed to the host at registration time must stay
+ * valid for the life of the process (string literals are the norm: the host
+ * never dlclose()s a plugin).
+ */
+#ifndef ONEGRID_PLUGIN_H
+#define ONEGRID_PLUGIN_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OG_PLUGIN_MAGIC 0x4F47504CU /* "OGPL" */
+#define OG_ABI_MAJOR 1
+#define OG_ABI_MINOR 0
+
+#if defined(__GNUC__)
+#define OG_EXPORT __attribute__((visibility("default")))
+#define OG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define OG_EXPORT
+#define OG_PRINTF(f, a)
+#endif
+
+/* Opaque handles owned by the host. */
+typedef struct og_req og_req;       /* one HTTP request, valid during a handler */
+typedef struct og_plugin og_plugin; /* a plugin's registration context */
+typedef struct og_result og_result; /* a query result, freed with result_free */
+typedef struct og_host_api og_host_api;
+
+/* HTTP methods a route may answer; a bit set so one route may take several. */
+typedef enum og_method {
+	OG_GET = 1,
+	OG_POST = 2,
+	OG_PUT = 4,
+	OG_PATCH = 8,
+	OG_DELETE = 16
+} og_method;
+
+/*
+ * Permission pseudo-codes.  Every route declares one permission; these two
+ * are the only ones that do not name a row of core.permission.  PUBLIC is
+ * reserved for the core (health, metrics, login, openapi); a plugin route
+ * declaring it is refused.
+ */
+#define OG_PERM_PUBLIC "public"
+#define OG_PERM_AUTHENTICATED "authenticated"
+
+/* Log levels for host->log. */
+typedef enum og_log_level { OG_LOG_DEBUG, OG_LOG_INFO, OG_LOG_WARN, OG_LOG_ERROR } og_log_level;
+
+/*
+ * The authenticated caller.  Borrowed from the request; valid until the
+ * handler returns.  scope_region_id is 0 and scope_path "" for a caller whose
+ * scope is everything (the admin role); district_id is the district above
+ * (or equal to) the scope region, 0 for such a caller.
+ */
+typedef struct og_caller {
+	int64_t user_id;
+	const char *username;
+	const char *role;
+	int64_t scope_region_id;
+	const char *scope_path; /* ltree path of the scope region */
+	int64_t district_id;
+} og_caller;
+
+/*
+ * A route handler.  Runs synchronously in a worker; a write request (any
+ * method but GET) runs inside one database transaction that the host
+ * commits if the reply's status is below 400 and rolls back otherwise, so a
+ * handler never issues BEGIN/COMMIT itself and everything it writes —
+ * rows, audit records, hook effects — lands together or not at all.
+ * The handler answers with host->reply_json or host->reply_error; returning
+ * without a reply answers 500 (and is logged as a plugin bug).
+ */
+typedef void (*og_handler)(og_req *req, const og_host_api *host);
+
+/*
+ * A hook on a shared-model or plugin event ("resident.created", ...).  Runs
+ * inside the transaction of the write that fired it; `payload` is borrowed.
+ * Return 0 to go on; return -1 after host->reply_error to abort the whole
+ * write (the host names the plugin in the error it logs).
+ */
+typedef int (*og_hook_fn)(og_req *req, const og_host_api *host, const char *event,
+                          int64_t entity_id, json_t *payload);
+
+/*
+ * An indicator: one figure per grid, rolled up the region tree by the core.
+ * `sql` takes $1 = report date (YYYY-MM-DD) and returns rows (grid_id
+ * bigint, value numeric).  A ratio names its numerator and denominator
+ * indicator codes and leaves sql NULL: it is recomputed from its parts at
+ * every level, never averaged.
+ */
+typedef struct og_indicator_def {
+	const char *code;  /* unique, "<plugin>.<name>" */
+	const char *label; /* Chinese label, used as the report header */
+	const char *unit;  /* 人, 户, 元, % ... */
+	const char *sql;
+	const char *ratio_numerator;   /* NULL unless a ratio */
+	const char *ratio_denominator; /* NULL unless a ratio */
+} og_indicator_def;
+
+/*
+ * A ledger (台账): a list query with labelled columns.  `sql` takes
+ * $1 = the ltree path of the region rendered and returns the columns in
+ * order; labels are the Chinese column headers.
+ */
+typedef struct og_ledger_def {
+	const char *name;  /* unique within the plugin */
+	const char *title; /* Chinese title */
+	const char *permission;
+	const char *sql;
+	const char *const *columns; /* column keys, ncolumns entries */
+	const char *const *labels;  /* Chinese labels, ncolumns entries */
+	size_t ncolumns;
+} og_ledger_def;
+
+/*
+ * Host services.  Members are only ever appended.  Functions marked
+ * "init only" fail (return -1 and log) once the plugin's init has returned.
+ */
+struct og_host_api {
+	uint32_t size; /* sizeof(og_host_api) of the host */
+	uint16_t abi_major;
+	uint16_t abi_minor;
+
+	/* --- registration (init only); 0 on success, -1 logged failure --- */
+	int (*register_route)(og_plugin *p, unsigned methods, const char *path,
+	                      const char *permission, og_handler handler, const char *summary);
+	int (*register_migration)(og_plugin *p, int version, const char *name, const char *sql);
+	/* roles: NULL-terminated role names granted the permission by default */
+	int (*register_permission)(og_plugin *p, const char *code, const char *label,
+	                           const char *const *roles);
+	int (*register_tag)(og_plugin *p, const char *code, const char *label);
+	int (*register_hook)(og_plugin *p, const char *event, og_hook_fn fn);
+	int (*register_indicator)(og_plugin *p, const og_indicator_def *def);
+	int (*register_ledger)(og_plugin *p, const og_ledger_def *def);
+
+	/* --- the request (all returned pointers borrowed from req) --- */
+	const char *(*path_param)(og_req *req, const char *name);  /* NULL if absent */
+	const char *(*query_param)(og_req *req, const char *name); /* NULL if absent */
+	const char *(*header)(og_req *req, const char *name);      /* NULL if absent */
+	json_t *(*body)(og_req *req);          /* parsed JSON body, NULL if none */
+	const og_caller *(*caller)(og_req *req); /* NULL on public routes */
+	const char *(*request_id)(og_req *req);
+	int (*has_permission)(og_req *req, const char *permission); /* 1 or 0 */
+
+	/* --- the reply --- */
+	void (*reply_json)(og_req *req, int status, json_t *body /* steals */);
+	void (*reply_error)(og_req *req, int status, const char *code, const char *message,
+	                    const char *field /* may be NULL */);
+	void (*set_header)(og_req *req, const char *name, const char *value);
+
+	/*
+	 * --- the database (the worker's one connection) ---
+	 * Parameters are text, NULL for SQL NULL.  On failure these return
+	 * NULL / -1 having already set the error reply (unique violation 409,
+	 * foreign key 409, invalid input 422, timeout or connection loss 503);
+	 * a handler may override it with reply_error, or simply return.
+	 */
+	og_result *(*query)(og_req *req, const char *sql, int nparams, const char *const *params);
+	/* first column of the first row parsed as JSON: 1 row (*out new), 0 none, -1 error */
+	int (*query_json)(og_req *req, const char *sql, int nparams, const char *const *params,
+	                  json_t **out);
+	int (*result_rows)(const og_result *r);
+	int (*result_cols)(const og_result *r);
+	const char *(*result_text)(const og_result *r, int row, int col); /* borrowed; NULL if SQL NULL */
+	int64_t (*result_int64)(const og_result *r, int row, int col);   /* 0 if NULL */
+	int (*result_bool)(const og_result *r, int row, int col);
+	void (*result_free)(og_result *r);
+	const char *(*last_sqlstate)(og_req *req); /* of the last failed query, "" if none */
+
+	/* --- audit: recorded in the request's transaction --- */
+	int (*audit)(og_req *req, const char *action, const char *entity, const char *entity_id,
+	             int64_t region_id, json_t *before /* borrowed, may be NULL */,
+	             json_t *after /* borrowed, may be NULL */);
+
+	/* --- events: run every hook registered for `event` (in this transaction) --- */
+	int (*fire)(og_req *req, const char *event, int64_t entity_id, json_t *payload /* borrowed */);
+
+	/* --- logging, prefixed with the plugin name and request id when known --- */
+	void (*log)(og_log_level level, const char *fmt, ...) OG_PRINTF(2, 3);
+};
+
+/*
+ * The descriptor.  The loader reads it before running any plugin code.
+ * depends: NULL-terminated plugin names that must be loaded first (or NULL).
+ * init: registers everything; returns 0, or -1 after logging why.
+ * fini: may be NULL; called at orderly shutdown.
+ */
+typedef struct og_plugin_descriptor {
+	uint32_t magic;
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	uint32_t size; /* sizeof(og_plugin_descriptor) the plugin was built with */
+	const char *name;    /* [a-z][a-z0-9_]*, also its URL prefix and SQL schema */
+	const char *version; /* the plugin's own version, "1.2.0" */
+	const char *title;   /* Chinese title, shown in GET /api/v1/plugins */
+	const char *const *depends;
+	int (*init)(og_plugin *self, const og_host_api *host);
+	void (*fini)(void);
+} og_plugin_descriptor;
+
+/* Define the one exported symbol of a plugin. */
+#define OG_PLUGIN_DEFINE(NAME, VERSION, TITLE, DEPENDS, INIT, FINI)                          \
+	OG_EXPORT const og_plugin_descriptor og_plugin_desc = {                                  \
+	    OG_PLUGIN_MAGIC, OG_ABI_MAJOR,  OG_ABI_MINOR, (uint32_t)sizeof(og_plugin_descriptor), \
+	    NAME,            VERSION,       TITLE,        DEPENDS,                                \
+	    INIT,            FINI}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ONEGRID_PLUGIN_H */
