@@ -1,0 +1,509 @@
+/*
+ * core/router.c — the route table and the path every request takes.
+ *
+ * One generic evhttp callback (evhttp_set_cb matches exact strings only)
+ * parses the URI, matches the route (literal segments beat {parameters}),
+ * then checks, in this order and before any handler runs: bearer token
+ * (401), the owning plugin enabled for the caller's district (404, so a
+ * disabled plugin looks absent), the route's permission (403), the body
+ * (415, 400).  Write requests run in one transaction, committed only if the
+ * reply is below 400.  Then the reply is sent, logged in one line and
+ * counted.  Handlers themselves live in the route modules and plugins.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "core.h"
+
+#define MAX_SEGMENTS 16
+
+typedef struct route_entry {
+	ogc_route route;
+	int nseg;
+	char *seg[MAX_SEGMENTS]; /* owned copies; "{name}" marks a parameter */
+} route_entry;
+
+static route_entry routes[OGC_MAX_ROUTES];
+static size_t nroutes;
+
+static int split_path(char *path, char **seg, int max)
+{
+	int n = 0;
+	char *save = NULL;
+
+	if (path[0] != '/')
+		return -1;
+	for (char *t = strtok_r(path, "/", &save); t != NULL; t = strtok_r(NULL, "/", &save)) {
+		if (n == max)
+			return -1;
+		seg[n++] = t;
+	}
+	return n;
+}
+
+static bool is_param(const char *seg)
+{
+	size_t n = strlen(seg);
+	return n > 2 && seg[0] == '{' && seg[n - 1] == '}';
+}
+
+static const char *owner_name(const og_plugin *p)
+{
+	return p ? p->desc->name : "core";
+}
+
+static const char *method_name(unsigned m)
+{
+	switch (m) {
+	case OG_GET:
+		return "GET";
+	case OG_POST:
+		return "POST";
+	case OG_PUT:
+		return "PUT";
+	case OG_PATCH:
+		return "PATCH";
+	case OG_DELETE:
+		return "DELETE";
+	}
+	return "?";
+}
+
+int ogc_router_add(og_plugin *owner, unsigned methods, const char *path, const char *permission,
+                   og_handler handler, const char *summary)
+{
+	route_entry *e;
+	char *copy, *seg[MAX_SEGMENTS];
+	int n;
+
+	if (nroutes == OGC_MAX_ROUTES) {
+		ogc_log(OG_LOG_ERROR, "%s: route %s refused: more than %d routes", owner_name(owner),
+		        path, OGC_MAX_ROUTES);
+		return -1;
+	}
+	if (methods == 0 || (methods & ~31u) != 0 || handler == NULL || permission == NULL ||
+	    permission[0] == '\0') {
+		ogc_log(OG_LOG_ERROR, "%s: route %s refused: needs methods, a permission and a handler",
+		        owner_name(owner), path ? path : "(null)");
+		return -1;
+	}
+	copy = strdup(path);
+	n = split_path(copy, seg, MAX_SEGMENTS);
+	if (n < 0) {
+		ogc_log(OG_LOG_ERROR, "%s: route %s refused: malformed path", owner_name(owner), path);
+		free(copy);
+		return -1;
+	}
+	/* Two routes collide when every segment is equal or both are
+	 * parameters and they share a method: the second could never win. */
+	for (size_t i = 0; i < nroutes; i++) {
+		route_entry *o = &routes[i];
+		bool same = o->nseg == n && (o->route.methods & methods) != 0;
+		for (int k = 0; same && k < n; k++)
+			same = is_param(o->seg[k]) ? is_param(seg[k]) : strcmp(o->seg[k], seg[k]) == 0;
+		if (same) {
+			ogc_log(OG_LOG_ERROR, "%s: route %s %s refused: it collides with %s's %s",
+			        owner_name(owner), method_name(methods & o->route.methods), path,
+			        owner_name(o->route.owner), o->route.path);
+			free(copy);
+			return -1;
+		}
+	}
+	e = &routes[nroutes];
+	memset(e, 0, sizeof(*e));
+	e->nseg = n;
+	for (int k = 0; k < n; k++)
+		e->seg[k] = strdup(seg[k]);
+	free(copy);
+	e->route = (ogc_route){methods, path, permission, handler, summary ? summary : "",
+	                       owner, (int)nroutes};
+	nroutes++;
+	return 0;
+}
+
+size_t ogc_router_count(void)
+{
+	return nroutes;
+}
+
+const ogc_route *ogc_router_get(size_t i)
+{
+	return i < nroutes ? &routes[i].route : NULL;
+}
+
+/* Finds the route for req->path; fills path parameters.  Returns NULL and
+ * sets *path_matched when only the method was wrong (405). */
+static const route_entry *match(og_req *req, unsigned method, unsigned *allowed)
+{
+	char *copy = strdup(req->path), *seg[MAX_SEGMENTS];
+	int n = split_path(copy, seg, MAX_SEGMENTS);
+	const route_entry *best = NULL;
+	int best_score = -1;
+
+	*allowed = 0;
+	/* A trailing slash or an empty segment is a different resource. */
+	if (n < 0 || (n > 0 && req->path[strlen(req->path) - 1] == '/') || strstr(req->path, "//")) {
+		free(copy);
+		return NULL;
+	}
+	for (size_t i = 0; i < nroutes; i++) {
+		const route_entry *e = &routes[i];
+		int score = 0;
+		bool ok = e->nseg == n;
+
+		for (int k = 0; ok && k < n; k++) {
+			if (is_param(e->seg[k]))
+				continue;
+			ok = strcmp(e->seg[k], seg[k]) == 0;
+			score++;
+		}
+		if (!ok)
+			continue;
+		if ((e->route.methods & method) == 0) {
+			*allowed |= e->route.methods;
+			continue;
+		}
+		if (score > best_score) {
+			best = e;
+			best_score = score;
+		}
+	}
+	if (best != NULL) {
+		for (int k = 0; k < n && req->nparams < OGC_MAX_PATH_PARAMS; k++) {
+			if (!is_param(best->seg[k]))
+				continue;
+			req->param_name[req->nparams] =
+			    strndup(best->seg[k] + 1, strlen(best->seg[k]) - 2);
+			req->param_value[req->nparams] = strdup(seg[k]);
+			req->nparams++;
+		}
+	}
+	free(copy);
+	return best;
+}
+
+static unsigned map_method(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return OG_GET;
+	case EVHTTP_REQ_POST:
+		return OG_POST;
+	case EVHTTP_REQ_PUT:
+		return OG_PUT;
+	case EVHTTP_REQ_PATCH:
+		return OG_PATCH;
+	case EVHTTP_REQ_DELETE:
+		return OG_DELETE;
+	default:
+		return 0;
+	}
+}
+
+/* Nesting depth of a JSON text, counted outside strings; Jansson's own
+ * limit (2048) is far above what an API body ever needs. */
+static int json_depth(const char *s, size_t len)
+{
+	int depth = 0, max = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				max = depth;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return max;
+}
+
+static bool is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* Reads and parses the body of a POST/PUT/PATCH; 0 or an error reply. */
+static int read_body(og_req *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+	size_t len = evbuffer_get_length(in);
+	const char *ct;
+	json_error_t jerr;
+	char *data;
+
+	if (len == 0)
+		return 0;
+	if ((long)len > req->cfg->max_body_bytes) {
+		ogc_req_reply_error(req, 413, "too_large", "request body exceeds max_body_bytes", NULL);
+		return -1;
+	}
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req->ev), "Content-Type");
+	if (!is_json_type(ct)) {
+		ogc_req_reply_error(req, 415, "unsupported_media_type",
+		                    "request body must be application/json", NULL);
+		return -1;
+	}
+	data = (char *)evbuffer_pullup(in, -1);
+	if (json_depth(data, len) > req->cfg->max_json_depth) {
+		ogc_req_reply_error(req, 400, "too_deep", "JSON body is nested too deeply", NULL);
+		return -1;
+	}
+	/* Jansson rejects invalid UTF-8 and, with this flag, duplicate keys. */
+	req->body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req->body == NULL) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "malformed JSON at byte %d: %s", jerr.position, jerr.text);
+		ogc_req_reply_error(req, 400, "malformed_json", msg, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static void peer_address(og_req *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, &addr, &port);
+	snprintf(req->client_addr, sizeof(req->client_addr), "%s", addr ? addr : "-");
+}
+
+static void new_request_id(og_req *req)
+{
+	static unsigned long long counter;
+	static unsigned long long seed;
+
+	if (seed == 0) {
+		if (getentropy(&seed, sizeof(seed)) != 0)
+			seed = (unsigned long long)getpid() << 32;
+		seed |= 1;
+	}
+	counter++;
+	snprintf(req->request_id, sizeof(req->request_id), "%016llx",
+	         (seed ^ (counter * 0x9E3779B97F4A7C15ULL)));
+}
+
+static void free_req(og_req *req)
+{
+	free(req->path);
+	evhttp_clear_headers(&req->query);
+	for (int i = 0; i < req->nparams; i++) {
+		free(req->param_name[i]);
+		free(req->param_value[i]);
+	}
+	json_decref(req->body);
+	json_decref(req->reply);
+	json_decref(req->permissions);
+	if (req->raw != NULL)
+		evbuffer_free(req->raw);
+	free(req->username_buf);
+	free(req->role_buf);
+	free(req->scope_path_buf);
+}
+
+static void reply_done(struct evhttp_request *ev, void *arg)
+{
+	ogc_worker *w = arg;
+	w->pending_replies--;
+}
+
+static void send_reply(og_req *req)
+{
+	struct evbuffer *out = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+	char *text;
+
+	if (req->raw != NULL) {
+		evbuffer_add_buffer(out, req->raw);
+		text = NULL;
+	} else {
+		text = json_dumps(req->reply ? req->reply : json_null(),
+		                  JSON_COMPACT | JSON_ENCODE_ANY);
+	}
+	if (text != NULL) {
+		evbuffer_add(out, text, strlen(text));
+		evbuffer_add(out, "\n", 1);
+		free(text);
+	}
+	evhttp_remove_header(h, "Content-Type");
+	evhttp_add_header(h, "Content-Type",
+	                  req->raw ? req->raw_type : "application/json; charset=utf-8");
+	evhttp_add_header(h, "X-Request-Id", req->request_id);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (req->worker->draining)
+		evhttp_add_header(h, "Connection", "close");
+	req->worker->pending_replies++;
+	evhttp_request_set_on_complete_cb(req->ev, reply_done, req->worker);
+	evhttp_send_reply(req->ev, req->status, NULL, out);
+	evbuffer_free(out);
+}
+
+static void finish_tx(og_req *req)
+{
+	ogc_dberr err;
+
+	if (!req->in_tx)
+		return;
+	req->in_tx = false;
+	if (req->status > 0 && req->status < 400) {
+		if (ogc_db_command(req->db, "COMMIT", &err) != 0)
+			ogc_req_reply_error(req, err.status, err.code, err.message, NULL);
+	} else {
+		(void)ogc_db_command(req->db, "ROLLBACK", &err);
+	}
+}
+
+/* The checks every request passes before its handler.  0 to run it. */
+static int admit(og_req *req, const ogc_route *route)
+{
+	int rc;
+
+	if (strcmp(route->permission, OG_PERM_PUBLIC) != 0) {
+		if (ogc_auth_authenticate(req) != 0)
+			return -1;
+		if (route->owner != NULL) {
+			rc = ogc_enable_check(req, route->owner->desc->name, req->caller.district_id);
+			if (rc < 0)
+				return -1;
+			if (rc == 0) {
+				ogc_req_reply_error(req, 404, "not_found", "no such route", NULL);
+				return -1;
+			}
+		}
+		if (!ogc_auth_has_permission(req, route->permission)) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "permission %s is required", route->permission);
+			ogc_req_reply_error(req, 403, "forbidden", msg, NULL);
+			return -1;
+		}
+	}
+	if ((req->method & (OG_POST | OG_PUT | OG_PATCH)) && read_body(req) != 0)
+		return -1;
+	return 0;
+}
+
+void ogc_router_dispatch(struct evhttp_request *ev, void *arg)
+{
+	ogc_worker *w = arg;
+	og_req req;
+	const route_entry *e = NULL;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	const char *raw_path, *raw_query;
+	unsigned allowed = 0;
+	double seconds;
+	ogc_dberr err;
+
+	memset(&req, 0, sizeof(req));
+	req.ev = ev;
+	req.worker = w;
+	req.db = w->db;
+	req.cfg = w->cfg;
+	req.started = ogc_now();
+	TAILQ_INIT(&req.query);
+	w->last_request = req.started;
+	new_request_id(&req);
+	peer_address(&req);
+	req.method = map_method(evhttp_request_get_command(ev));
+
+	raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
+	raw_query = uri ? evhttp_uri_get_query(uri) : NULL;
+	if (raw_path == NULL || raw_path[0] == '\0')
+		raw_path = "/";
+	/* Decoding may yield bytes that are not UTF-8 or a NUL: refuse both. */
+	{
+		size_t dlen = 0;
+		req.path = evhttp_uridecode(raw_path, 0, &dlen);
+		if (req.path == NULL || strlen(req.path) != dlen) {
+			free(req.path);
+			req.path = strdup(raw_path);
+			ogc_req_reply_error(&req, 400, "bad_request", "malformed request path", NULL);
+			goto send;
+		}
+	}
+	if (raw_query != NULL && evhttp_parse_query_str(raw_query, &req.query) != 0) {
+		ogc_req_reply_error(&req, 400, "bad_request", "malformed query string", NULL);
+		goto send;
+	}
+	if (req.method == 0) {
+		ogc_req_reply_error(&req, 405, "method_not_allowed", "method not allowed", NULL);
+		goto send;
+	}
+	e = match(&req, req.method, &allowed);
+	if (e == NULL) {
+		if (allowed != 0) {
+			char allow[64] = "";
+			for (unsigned m = 1; m <= OG_DELETE; m <<= 1) {
+				if (allowed & m) {
+					if (allow[0])
+						strcat(allow, ", ");
+					strcat(allow, method_name(m));
+				}
+			}
+			evhttp_add_header(evhttp_request_get_output_headers(ev), "Allow", allow);
+			ogc_req_reply_error(&req, 405, "method_not_allowed",
+			                    "method not allowed on this resource", NULL);
+		} else {
+			ogc_req_reply_error(&req, 404, "not_found", "no such route", NULL);
+		}
+		goto send;
+	}
+	req.route = &e->route;
+	if (admit(&req, req.route) != 0)
+		goto send;
+	/* Public routes (login, health) manage their own writes: a failed login
+	 * must still record its attempt although it answers 401. */
+	if (req.method != OG_GET && strcmp(req.route->permission, OG_PERM_PUBLIC) != 0) {
+		if (ogc_db_ensure(req.db) != 0 || ogc_db_command(req.db, "BEGIN", &err) != 0) {
+			ogc_req_reply_error(&req, 503, "db_unavailable",
+			                    "the database is unavailable; try again shortly", NULL);
+			goto send;
+		}
+		req.in_tx = true;
+	}
+	req.route->handler(&req, ogc_host_api());
+	if (req.status == 0) {
+		ogc_log(OG_LOG_ERROR, "%s: handler for %s %s returned without a reply (request %s)",
+		        owner_name(req.route->owner), method_name(req.method), req.route->path,
+		        req.request_id);
+		ogc_req_reply_error(&req, 500, "internal", "the handler gave no reply", NULL);
+	}
+	finish_tx(&req);
+send:
+	if (req.in_tx)
+		finish_tx(&req);
+	send_reply(&req);
+	seconds = ogc_now() - req.started;
+	ogc_metrics_request(e ? e->route.index : -1, req.method, req.status, seconds);
+	ogc_log(OG_LOG_INFO, "request %s %s %s %d %.1fms %s %s", req.request_id,
+	        req.method ? method_name(req.method) : "-", req.path ? req.path : "-", req.status,
+	        seconds * 1000.0, req.authenticated ? req.caller.username : "-", req.client_addr);
+	free_req(&req);
+}

@@ -1,0 +1,110 @@
+/*
+ * core/system.c — the routes about the daemon itself: GET /healthz,
+ * GET /metrics and GET /openapi.json.  None needs a token: a load
+ * balancer, Prometheus and a client generator must reach them without one.
+ * /openapi.json is generated from the live route table, so it describes
+ * exactly the core and plugin routes this daemon has loaded.
+ */
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "core.h"
+
+static void health(og_req *req, const og_host_api *host)
+{
+	ogc_dberr err;
+	bool up = ogc_db_ensure(req->db) == 0 && ogc_db_command(req->db, "SELECT 1", &err) == 0;
+
+	host->reply_json(req, up ? 200 : 503,
+	                 json_pack("{s:s, s:s, s:i}", "status", up ? "ok" : "unavailable",
+	                           "database", up ? "ok" : "unreachable", "worker",
+	                           req->worker->number));
+}
+
+static void metrics(og_req *req, const og_host_api *host)
+{
+	req->raw = evbuffer_new();
+	req->raw_type = "text/plain; version=0.0.4; charset=utf-8";
+	ogc_metrics_render(req->raw);
+	req->status = 200;
+}
+
+static const char *const method_keys[] = {"get", "post", "put", "patch", "delete"};
+
+static json_t *operation(const ogc_route *r, unsigned method)
+{
+	json_t *op = json_object(), *params = json_array(), *responses = json_object();
+	const char *owner = r->owner ? r->owner->desc->name : "core";
+	const char *p = r->path;
+
+	json_object_set_new(op, "summary", json_string(r->summary));
+	json_object_set_new(op, "tags", json_pack("[s]", owner));
+	json_object_set_new(op, "x-permission", json_string(r->permission));
+	if (strcmp(r->permission, OG_PERM_PUBLIC) != 0)
+		json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
+	else
+		json_object_set_new(op, "security", json_array());
+	while ((p = strchr(p, '{')) != NULL) {
+		const char *end = strchr(p, '}');
+		if (end == NULL)
+			break;
+		json_array_append_new(params,
+		                      json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
+		                                (size_t)(end - p - 1), "in", "path", "required", 1,
+		                                "schema", "type", "string"));
+		p = end;
+	}
+	json_object_set_new(op, "parameters", params);
+	if (method & (OG_POST | OG_PUT | OG_PATCH))
+		json_object_set_new(
+		    op, "requestBody",
+		    json_pack("{s:{s:{s:{s:s}}}}", "content", "application/json", "schema", "type",
+		              "object"));
+	json_object_set_new(responses, "default",
+	                    json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+	                              "JSON body, or {\"error\": {code, message, field}}",
+	                              "content", "application/json", "schema", "$ref",
+	                              "#/components/schemas/Error"));
+	json_object_set_new(op, "responses", responses);
+	return op;
+}
+
+static void openapi(og_req *req, const og_host_api *host)
+{
+	json_t *paths = json_object();
+
+	for (size_t i = 0; i < ogc_router_count(); i++) {
+		const ogc_route *r = ogc_router_get(i);
+		json_t *item = json_object_get(paths, r->path);
+
+		if (item == NULL) {
+			item = json_object();
+			json_object_set_new(paths, r->path, item);
+		}
+		for (int k = 0; k < 5; k++)
+			if (r->methods & (1u << k))
+				json_object_set_new(item, method_keys[k], operation(r, 1u << k));
+	}
+	host->reply_json(
+	    req, 200,
+	    json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}}, s:{s:{s:s, s:{s:{s:{s:s}, "
+	              "s:{s:s}, s:{s:s}}}}}}}",
+	              "openapi", "3.0.3", "info", "title", "OneGrid 一网通 API", "version",
+	              PACKAGE_VERSION, "description",
+	              "Core and loaded plugin routes of this onegridd.", "paths", paths,
+	              "components", "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
+	              "schemas", "Error", "type", "object", "properties", "error", "properties",
+	              "code", "type", "string", "message", "type", "string", "field", "type",
+	              "string"));
+}
+
+void ogc_system_register_routes(void)
+{
+	ogc_router_add(NULL, OG_GET, "/healthz", OG_PERM_PUBLIC, health,
+	               "Liveness and database reachability");
+	ogc_router_add(NULL, OG_GET, "/metrics", OG_PERM_PUBLIC, metrics,
+	               "Prometheus metrics of the whole daemon");
+	ogc_router_add(NULL, OG_GET, "/openapi.json", OG_PERM_PUBLIC, openapi,
+	               "OpenAPI description of every loaded route");
+}
