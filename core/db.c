@@ -1,0 +1,334 @@
+/*
+ * core/db.c — a worker's one libpq connection: connect, reconnect with
+ * backoff, run parameterised queries, and turn a failed query into the
+ * API's terms (HTTP status + error code).
+ *
+ * It is for the connection's life and the SQLSTATE mapping only.  It is not
+ * for transactions (request.c opens and commits them), not for building SQL
+ * and not for JSON: callers get the PGresult and read it themselves.  It
+ * never reconnects in the middle of a query sequence: only ogc_db_ensure
+ * reconnects, because a silent reconnect inside a request would drop its
+ * transaction and let the rest of the request autocommit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+
+/* Backoff between failed connection attempts: 100 ms, doubling, up to 5 s. */
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct ogc_db {
+	char *conninfo; /* owned copy */
+	int connect_timeout_s;
+	int statement_timeout_ms;
+	PGconn *conn;       /* owned; NULL when not connected */
+	bool broken;        /* a query saw the connection fail: reconnect in ensure */
+	bool down_logged;   /* the outage has been logged; log the recovery once */
+	unsigned attempts;  /* failed attempts since the last good connection */
+	int backoff_ms;     /* wait after the next failed attempt */
+	struct timespec retry_at; /* CLOCK_MONOTONIC; no attempt before this */
+};
+
+static void now_mono(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* libpq's messages end in "\n" and may span lines; the log wants one line.
+ * Copies the first line of msg into buf. */
+static const char *first_line(const char *msg, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!msg || !*msg)
+		msg = "unknown error";
+	n = strcspn(msg, "\r\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+ogc_db *ogc_db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms)
+{
+	ogc_db *db = calloc(1, sizeof(*db));
+
+	if (!db)
+		return NULL;
+	db->conninfo = strdup(conninfo ? conninfo : "");
+	if (!db->conninfo) {
+		free(db);
+		return NULL;
+	}
+	db->connect_timeout_s = connect_timeout_s;
+	db->statement_timeout_ms = statement_timeout_ms > 0 ? statement_timeout_ms : 0;
+	db->backoff_ms = BACKOFF_FIRST_MS;
+	return db;
+}
+
+void ogc_db_free(ogc_db *db)
+{
+	if (!db)
+		return;
+	if (db->conn)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+/* The connection went away under us: log it once for the whole outage. */
+static void note_lost(ogc_db *db, const char *why)
+{
+	char line[256];
+
+	db->broken = true;
+	if (db->down_logged)
+		return;
+	db->down_logged = true;
+	ogc_log(OG_LOG_WARN, "database connection lost: %s", first_line(why, line, sizeof(line)));
+}
+
+/* A connection attempt failed: log the first failure of an outage, and
+ * open the backoff window. */
+static void attempt_failed(ogc_db *db, const char *why)
+{
+	char line[256];
+	struct timespec *t = &db->retry_at;
+
+	db->attempts++;
+	if (!db->down_logged) {
+		db->down_logged = true;
+		ogc_log(OG_LOG_ERROR, "database unavailable: %s; retrying with backoff",
+		        first_line(why, line, sizeof(line)));
+	}
+	now_mono(t);
+	t->tv_sec += db->backoff_ms / 1000;
+	t->tv_nsec += (long)(db->backoff_ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+	db->backoff_ms *= 2;
+	if (db->backoff_ms > BACKOFF_MAX_MS)
+		db->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* Session settings every worker connection runs with.  lock_timeout equals
+ * the statement timeout; an idle transaction is cut after a few statement
+ * timeouts so a stuck worker cannot hold row locks for ever. */
+static int set_session(ogc_db *db)
+{
+	char sql[512];
+	PGresult *r;
+	int ok;
+	int st = db->statement_timeout_ms;
+
+	snprintf(sql, sizeof(sql),
+	         "SET statement_timeout = %d; SET lock_timeout = %d; "
+	         "SET idle_in_transaction_session_timeout = %d; "
+	         "SET TIME ZONE 'Asia/Shanghai'; SET search_path = core, public",
+	         st, st, st > 0 ? 4 * st : 0);
+	r = PQexec(db->conn, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* Server notices ("already exists, skipping" ...) go to our log, not raw to
+ * stderr: WARNING as a warning, the rest at debug level. */
+static void on_notice(void *arg, const PGresult *r)
+{
+	const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+	(void)arg;
+	ogc_log(sev && !strcmp(sev, "WARNING") ? OG_LOG_WARN : OG_LOG_DEBUG, "database %s: %s",
+	        sev ? sev : "notice", msg ? msg : "");
+}
+
+int ogc_db_ensure(ogc_db *db)
+{
+	/* conninfo goes in as dbname with expand_dbname = 1; the keywords after
+	 * it override it (connect_timeout comes from our config).  The
+	 * fallback application name leaves an explicit one in conninfo alone. */
+	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", NULL };
+	const char *vals[4];
+	char timeout[16];
+	struct timespec now;
+
+	if (db->conn && !db->broken && PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	if (db->conn) {
+		if (!db->broken)
+			note_lost(db, PQerrorMessage(db->conn));
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	db->broken = false;
+
+	now_mono(&now);
+	if (db->attempts > 0 && before(&now, &db->retry_at))
+		return -1; /* inside the backoff window: answer 503 at once */
+
+	/* an empty value is ignored by libpq: conninfo's own timeout then holds */
+	if (db->connect_timeout_s > 0)
+		snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout_s);
+	else
+		timeout[0] = '\0';
+	vals[0] = db->conninfo;
+	vals[1] = timeout;
+	vals[2] = "onegridd";
+	vals[3] = NULL;
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (!db->conn) {
+		attempt_failed(db, "out of memory");
+		return -1;
+	}
+	PQsetNoticeReceiver(db->conn, on_notice, NULL);
+	if (PQstatus(db->conn) != CONNECTION_OK || set_session(db) < 0) {
+		attempt_failed(db, PQerrorMessage(db->conn));
+		PQfinish(db->conn);
+		db->conn = NULL;
+		return -1;
+	}
+	if (db->down_logged)
+		ogc_log(OG_LOG_INFO, "database connection restored after %u attempt%s",
+		        db->attempts + 1, db->attempts ? "s" : "");
+	db->down_logged = false;
+	db->attempts = 0;
+	db->backoff_ms = BACKOFF_FIRST_MS;
+	return 0;
+}
+
+bool ogc_db_is_up(ogc_db *db)
+{
+	return db && db->conn && !db->broken && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+PGconn *ogc_db_conn(ogc_db *db)
+{
+	return ogc_db_is_up(db) ? db->conn : NULL;
+}
+
+void ogc_db_count_error(void)
+{
+	ogc_metrics_db_error();
+}
+
+static void set_err(ogc_dberr *err, int status, const char *code, const char *message)
+{
+	err->status = status;
+	snprintf(err->code, sizeof(err->code), "%s", code);
+	snprintf(err->message, sizeof(err->message), "%s", message);
+}
+
+/* Pure: SQLSTATE -> status, code and a generic message (no PG text). */
+int ogc_db_map_sqlstate(const char *sqlstate, ogc_dberr *err)
+{
+	const char *s = sqlstate ? sqlstate : "";
+
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", s);
+	if (!strcmp(s, "23505"))
+		set_err(err, 409, "duplicate", "duplicate value");
+	else if (!strcmp(s, "23503") || !strcmp(s, "23001"))
+		set_err(err, 409, "conflict", "referenced row missing or still referenced");
+	else if (!strcmp(s, "23P01"))
+		set_err(err, 409, "conflict", "conflicts with an existing row");
+	else if (!strcmp(s, "23502") || !strcmp(s, "23514") || !strncmp(s, "22", 2))
+		set_err(err, 422, "invalid", "invalid value");
+	else if (!strcmp(s, "40001") || !strcmp(s, "40P01"))
+		set_err(err, 409, "conflict", "concurrent update; retry");
+	else if (!strcmp(s, "57014"))
+		set_err(err, 503, "timeout", "database statement timed out");
+	else if (!strcmp(s, "55P03"))
+		set_err(err, 503, "timeout", "database lock wait timed out");
+	else if (!strncmp(s, "08", 2) || !strcmp(s, "57P01") || !strcmp(s, "57P02") ||
+	         !strcmp(s, "57P03"))
+		set_err(err, 503, "db_unavailable", "database unavailable");
+	else
+		set_err(err, 500, "db_error", "database error");
+	return err->status;
+}
+
+/* Fills *err from a failed result r (may be NULL) and decides whether the
+ * connection must be dropped. */
+static void map_failure(ogc_db *db, PGresult *r, ogc_dberr *err)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *constraint = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
+	char line[256];
+
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		ogc_db_map_sqlstate("08006", err);
+		err->sqlstate[0] = '\0'; /* not a server error: the link itself failed */
+		note_lost(db, PQerrorMessage(db->conn));
+		ogc_db_count_error();
+		return;
+	}
+	ogc_db_map_sqlstate(state, err);
+	if (err->status == 503 && !strcmp(err->code, "db_unavailable"))
+		note_lost(db, primary);
+	if (err->status >= 500) {
+		if (err->status == 500)
+			ogc_log(OG_LOG_ERROR, "database error: SQLSTATE %s: %s",
+			        state ? state : "(none)",
+			        first_line(primary ? primary : PQresultErrorMessage(r), line,
+			                   sizeof(line)));
+		ogc_db_count_error();
+		return;
+	}
+	/* 4xx: the client's data was refused; PG's primary message names the
+	 * value or column, never the SQL text. */
+	if (!strcmp(state, "23505") && constraint)
+		snprintf(err->message, sizeof(err->message), "duplicate value violates %s",
+		         constraint);
+	else if ((!strcmp(state, "23503") || !strcmp(state, "23001")) && constraint)
+		snprintf(err->message, sizeof(err->message),
+		         "referenced row missing or still referenced (%s)", constraint);
+	else if (primary && err->status == 422)
+		snprintf(err->message, sizeof(err->message), "%s", primary);
+}
+
+PGresult *ogc_db_exec(ogc_db *db, const char *sql, int nparams, const char *const *params,
+                      ogc_dberr *err)
+{
+	PGresult *r;
+	ExecStatusType st;
+
+	if (!ogc_db_is_up(db)) {
+		ogc_db_map_sqlstate("08006", err);
+		err->sqlstate[0] = '\0';
+		if (db && db->conn && !db->broken)
+			note_lost(db, PQerrorMessage(db->conn));
+		ogc_db_count_error();
+		return NULL;
+	}
+	r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(r);
+	if (r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
+		return r;
+	map_failure(db, r, err);
+	PQclear(r);
+	return NULL;
+}
+
+int ogc_db_command(ogc_db *db, const char *sql, ogc_dberr *err)
+{
+	PGresult *r = ogc_db_exec(db, sql, 0, NULL, err);
+
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
