@@ -91,6 +91,8 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
 	ogc_worker *w = arg;
 	double now = ogc_now();
 
+	(void)fd;
+	(void)what;
 	/* Done when every reply has been written and no request has arrived
 	 * for a moment (one may have been in the socket buffer at SIGTERM). */
 	if ((w->pending_replies <= 0 && now - w->last_request > 0.2) || now > drain_deadline) {
@@ -106,6 +108,8 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	ogc_worker *w = arg;
 	struct timeval tv = {0, 50000};
 
+	(void)sig;
+	(void)what;
 	if (w->draining)
 		return;
 	w->draining = true;

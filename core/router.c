@@ -332,6 +332,8 @@ static void free_req(og_req *req)
 static void reply_done(struct evhttp_request *ev, void *arg)
 {
 	ogc_worker *w = arg;
+
+	(void)ev;
 	w->pending_replies--;
 }
 

@@ -24,6 +24,7 @@ static void health(og_req *req, const og_host_api *host)
 
 static void metrics(og_req *req, const og_host_api *host)
 {
+	(void)host; /* the reply is not JSON: set it directly */
 	req->raw = evbuffer_new();
 	req->raw_type = "text/plain; version=0.0.4; charset=utf-8";
 	ogc_metrics_render(req->raw);
