@@ -188,15 +188,87 @@ struct og_req {
 	char client_addr[64];
 	unsigned method; /* og_method of this request */
 	struct evbuffer *raw; /* non-JSON reply body (metrics), owned */
+	bool streaming;       /* reply sent in chunks by the handler itself */
+	bool stream_failed;   /* the client went away mid-stream */
+	bool stream_ended;
+	char *idem_key;       /* Idempotency-Key of a POST, owned */
+	char *idem_hash;      /* hash of the request it was first used for, owned */
 	const char *raw_type; /* its Content-Type, static */
 	double started;  /* ogc_now() at dispatch */
 };
 
 void ogc_req_reply_json(og_req *req, int status, json_t *body);
+int ogc_req_stream_begin(og_req *req, int status, const char *content_type);
+int ogc_req_stream_write(og_req *req, const void *data, size_t len);
+int ogc_req_stream_end(og_req *req);
 void ogc_req_reply_error(og_req *req, int status, const char *code, const char *message,
                          const char *field);
 /* Runs SQL for a request; on failure sets the error reply and returns NULL. */
 PGresult *ogc_req_exec(og_req *req, const char *sql, int nparams, const char *const *params);
+
+/* ------------------------------------------------------------------ */
+/* util.c — request helpers shared by core route modules (and, through
+ * the host API, by plugins).  Each returns 0, or -1 with the reply set. */
+
+int ogc_util_path_id(og_req *req, const char *name, int64_t *out);
+int ogc_util_page(og_req *req, int *limit, int64_t *cursor);
+int ogc_util_client_version(og_req *req, json_t *body, int64_t *version);
+/* An integer > 0 from decimal text (no sign, no spaces); false otherwise. */
+bool ogc_util_parse_id(const char *s, int64_t *out);
+/* {"items": items (stolen), "next_cursor": cursor or null} */
+json_t *ogc_util_list(json_t *items, int64_t next_cursor);
+/* The caller's scope as a query parameter: "" for everything. */
+const char *ogc_util_scope(og_req *req);
+/* 422 with code "invalid" naming field. */
+void ogc_util_invalid(og_req *req, const char *field, const char *message);
+/* UTF-8 characters in s (not bytes). */
+size_t ogc_util_utf8_len(const char *s);
+
+/* ------------------------------------------------------------------ */
+/* idempotency.c — Idempotency-Key on POST (called by the router) */
+
+/* Before the handler: 1 when a stored reply was replayed (or a reused key
+ * refused), 0 to run the handler, -1 on error (reply set). */
+int ogc_idempotency_begin(og_req *req);
+/* After a successful handler, in its transaction: store the reply. */
+int ogc_idempotency_finish(og_req *req);
+
+/* ------------------------------------------------------------------ */
+/* router.c OpenAPI detail: a JSON object merged into the operation. */
+int ogc_router_describe(unsigned method, const char *path, const char *openapi_json);
+json_t *ogc_router_description(const ogc_route *r, unsigned method); /* borrowed or NULL */
+
+/* ------------------------------------------------------------------ */
+/* The shared model (issue 3) */
+
+void ogc_regions_register_routes(void);    /* regions.c */
+void ogc_households_register_routes(void); /* households.c: buildings, households */
+void ogc_residents_register_routes(void);  /* residents.c */
+void ogc_tags_register_routes(void);       /* tags.c */
+void ogc_transfer_register_routes(void);   /* transfer.c: bulk import and export */
+void ogc_changes_register_routes(void);    /* changes.c: the change feed */
+void ogc_roles_register_routes(void);      /* roles.c: role permission grants */
+
+/* tags.c: the host API's set_tag/clear_tag. */
+int ogc_tags_set(og_req *req, og_plugin *owner, int64_t resident_id, const char *code,
+                 const char *source);
+int ogc_tags_clear(og_req *req, og_plugin *owner, int64_t resident_id, const char *code);
+
+/* idnumber.c: identity numbers and phones (pure functions, no I/O). */
+typedef struct ogc_idinfo {
+	char birth_date[11]; /* YYYY-MM-DD, "" when the number carries none */
+	const char *gender;  /* "male", "female" or NULL */
+} ogc_idinfo;
+/* Checks number for id_type ("resident_id", "passport", "hmt_permit",
+ * "foreign_permanent", "none"); writes the normalised number (upper-case X)
+ * into norm.  0 valid; -1 with a reason in why. */
+int ogc_idnumber_check(const char *id_type, const char *number, char *norm, size_t normlen,
+                       ogc_idinfo *info, char *why, size_t whylen);
+/* Mainland mobile (1[3-9]xxxxxxxxx, optional +86) or landline with area
+ * code; writes the normalised form.  0 or -1. */
+int ogc_phone_check(const char *phone, char *norm, size_t normlen);
+void ogc_mask_id_number(const char *in, char *out, size_t outlen); /* 110105********1234 */
+void ogc_mask_phone(const char *in, char *out, size_t outlen);     /* 138****5678 */
 
 /* ------------------------------------------------------------------ */
 /* host_api.c — the og_host_api table (one per process) */

@@ -230,6 +230,21 @@ static void h_log(og_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+static int h_describe_route(og_plugin *p, unsigned method, const char *path, const char *openapi)
+{
+	if (!registering(p, "describe_route"))
+		return -1;
+	for (size_t i = 0; i < ogc_router_count(); i++) {
+		const ogc_route *r = ogc_router_get(i);
+		if (strcmp(r->path, path) == 0 && (r->methods & method) && r->owner != p) {
+			ogc_log(OG_LOG_ERROR, "plugin %s: describe_route %s: not its route",
+			        p->desc->name, path);
+			return -1;
+		}
+	}
+	return ogc_router_describe(method, path, openapi);
+}
+
 static const og_host_api host_api = {
     .size = sizeof(og_host_api),
     .abi_major = OG_ABI_MAJOR,
@@ -263,6 +278,16 @@ static const og_host_api host_api = {
     .audit = h_audit,
     .fire = h_fire,
     .log = h_log,
+    /* ABI 1.1 */
+    .path_id = ogc_util_path_id,
+    .page = ogc_util_page,
+    .client_version = ogc_util_client_version,
+    .set_tag = ogc_tags_set,
+    .clear_tag = ogc_tags_clear,
+    .describe_route = h_describe_route,
+    .reply_stream_begin = ogc_req_stream_begin,
+    .reply_stream_write = ogc_req_stream_write,
+    .reply_stream_end = ogc_req_stream_end,
 };
 
 const og_host_api *ogc_host_api(void)

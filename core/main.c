@@ -34,6 +34,13 @@ static void register_core(void)
 	ogc_users_register_routes();
 	ogc_audit_register_routes();
 	ogc_enable_register_routes();
+	ogc_roles_register_routes();
+	ogc_regions_register_routes();
+	ogc_households_register_routes();
+	ogc_residents_register_routes();
+	ogc_tags_register_routes();
+	ogc_transfer_register_routes();
+	ogc_changes_register_routes();
 	for (size_t i = 0; i < ogc_core_migrations_count; i++)
 		ogc_migrate_add("core", ogc_core_migrations[i].version, ogc_core_migrations[i].name,
 		                ogc_core_migrations[i].sql);

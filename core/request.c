@@ -7,8 +7,14 @@
  * instead), so a client never sees 201 for a row that did not land.  This
  * file does not parse requests or match routes: router.c does.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
 
 #include "core.h"
 
@@ -49,4 +55,82 @@ PGresult *ogc_req_exec(og_req *req, const char *sql, int nparams, const char *co
 		ogc_req_reply_error(req, err.status, err.code, err.message, NULL);
 	}
 	return res;
+}
+
+/*
+ * Streaming.  The handler runs synchronously, so chunks would pile up in
+ * memory until it returns; past STREAM_FLUSH bytes the connection's output
+ * is written out here, waiting for the socket at most request_timeout_s.
+ * A slow client therefore holds this worker, as any synchronous handler
+ * would, but memory stays bounded.
+ */
+#define STREAM_FLUSH (256 * 1024)
+
+int ogc_req_stream_begin(og_req *req, int status, const char *content_type)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+
+	if (req->streaming)
+		return -1;
+	evhttp_remove_header(h, "Content-Type");
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Request-Id", req->request_id);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply_start(req->ev, status, NULL);
+	req->streaming = true;
+	req->status = status;
+	return 0;
+}
+
+static int stream_flush(og_req *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	struct evbuffer *out = bev ? bufferevent_get_output(bev) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (out == NULL || fd < 0)
+		return -1;
+	while (evbuffer_get_length(out) > STREAM_FLUSH / 4) {
+		struct pollfd p = {fd, POLLOUT, 0};
+		int n = poll(&p, 1, req->cfg->request_timeout_s * 1000);
+
+		if (n <= 0 || (p.revents & (POLLERR | POLLHUP)))
+			return -1;
+		if (evbuffer_write(out, fd) < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+int ogc_req_stream_write(og_req *req, const void *data, size_t len)
+{
+	struct evbuffer *chunk;
+
+	if (!req->streaming || req->stream_failed)
+		return -1;
+	chunk = evbuffer_new();
+	evbuffer_add(chunk, data, len);
+	evhttp_send_reply_chunk(req->ev, chunk);
+	evbuffer_free(chunk);
+	{
+		struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+		struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+		if (bev != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) > STREAM_FLUSH &&
+		    stream_flush(req) != 0) {
+			req->stream_failed = true;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int ogc_req_stream_end(og_req *req)
+{
+	if (!req->streaming || req->stream_ended)
+		return -1;
+	req->stream_ended = true;
+	evhttp_send_reply_end(req->ev);
+	return 0;
 }

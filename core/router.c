@@ -28,6 +28,7 @@
 
 typedef struct route_entry {
 	ogc_route route;
+	json_t *doc[5]; /* OpenAPI detail per method bit, owned */
 	int nseg;
 	char *seg[MAX_SEGMENTS]; /* owned copies; "{name}" marks a parameter */
 } route_entry;
@@ -128,6 +129,48 @@ int ogc_router_add(og_plugin *owner, unsigned methods, const char *path, const c
 	                       owner, (int)nroutes};
 	nroutes++;
 	return 0;
+}
+
+static int method_bit(unsigned method)
+{
+	for (int k = 0; k < 5; k++)
+		if (method == (1u << k))
+			return k;
+	return -1;
+}
+
+int ogc_router_describe(unsigned method, const char *path, const char *openapi_json)
+{
+	json_error_t jerr;
+	int k = method_bit(method);
+
+	for (size_t i = 0; k >= 0 && i < nroutes; i++) {
+		route_entry *e = &routes[i];
+		json_t *doc;
+
+		if (strcmp(e->route.path, path) != 0 || !(e->route.methods & method))
+			continue;
+		doc = json_loads(openapi_json, 0, &jerr);
+		if (!json_is_object(doc)) {
+			ogc_log(OG_LOG_ERROR, "OpenAPI detail of %s %s is not a JSON object: %s",
+			        method_name(method), path, jerr.text);
+			json_decref(doc);
+			return -1;
+		}
+		json_decref(e->doc[k]);
+		e->doc[k] = doc;
+		return 0;
+	}
+	ogc_log(OG_LOG_ERROR, "OpenAPI detail for %s %s: no such route", method_name(method), path);
+	return -1;
+}
+
+json_t *ogc_router_description(const ogc_route *r, unsigned method)
+{
+	int k = method_bit(method);
+	const route_entry *e = (const route_entry *)r; /* route is the first member */
+
+	return k >= 0 ? e->doc[k] : NULL;
 }
 
 size_t ogc_router_count(void)
@@ -324,6 +367,8 @@ static void free_req(og_req *req)
 	json_decref(req->permissions);
 	if (req->raw != NULL)
 		evbuffer_free(req->raw);
+	free(req->idem_key);
+	free(req->idem_hash);
 	free(req->username_buf);
 	free(req->role_buf);
 	free(req->scope_path_buf);
@@ -490,18 +535,35 @@ void ogc_router_dispatch(struct evhttp_request *ev, void *arg)
 		}
 		req.in_tx = true;
 	}
+	if (req.method == OG_POST && req.in_tx) {
+		int rc = ogc_idempotency_begin(&req);
+		if (rc != 0) {
+			/* replayed (1) or refused (-1): nothing new may be written */
+			if (req.in_tx) {
+				(void)ogc_db_command(req.db, "ROLLBACK", &err);
+				req.in_tx = false;
+			}
+			goto send;
+		}
+	}
 	req.route->handler(&req, ogc_host_api());
-	if (req.status == 0) {
+	if (req.streaming) {
+		if (!req.stream_ended)
+			ogc_req_stream_end(&req);
+	} else if (req.status == 0) {
 		ogc_log(OG_LOG_ERROR, "%s: handler for %s %s returned without a reply (request %s)",
 		        owner_name(req.route->owner), method_name(req.method), req.route->path,
 		        req.request_id);
 		ogc_req_reply_error(&req, 500, "internal", "the handler gave no reply", NULL);
 	}
+	if (req.idem_key != NULL && req.status > 0 && req.status < 400 && !req.streaming)
+		(void)ogc_idempotency_finish(&req);
 	finish_tx(&req);
 send:
 	if (req.in_tx)
 		finish_tx(&req);
-	send_reply(&req);
+	if (!req.streaming)
+		send_reply(&req);
 	seconds = ogc_now() - req.started;
 	ogc_metrics_request(e ? e->route.index : -1, req.method, req.status, seconds);
 	ogc_log(OG_LOG_INFO, "request %s %s %s %d %.1fms %s %s", req.request_id,

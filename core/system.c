@@ -68,6 +68,23 @@ static json_t *operation(const ogc_route *r, unsigned method)
 	                              "content", "application/json", "schema", "$ref",
 	                              "#/components/schemas/Error"));
 	json_object_set_new(op, "responses", responses);
+	{
+		/* Detail the route module described (parameters, body schema)
+		 * wins over the generic parts above. */
+		json_t *doc = ogc_router_description(r, method);
+		if (doc != NULL) {
+			json_t *extra = json_object_get(doc, "parameters");
+			if (json_is_array(extra)) {
+				json_array_extend(params, extra);
+				doc = json_deep_copy(doc);
+				json_object_del(doc, "parameters");
+				json_object_update(op, doc);
+				json_decref(doc);
+			} else {
+				json_object_update(op, doc);
+			}
+		}
+	}
 	return op;
 }
 

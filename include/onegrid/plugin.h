@@ -34,7 +34,7 @@ extern "C" {
 
 #define OG_PLUGIN_MAGIC 0x4F47504CU /* "OGPL" */
 #define OG_ABI_MAJOR 1
-#define OG_ABI_MINOR 0
+#define OG_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define OG_EXPORT __attribute__((visibility("default")))
@@ -202,6 +202,49 @@ struct og_host_api {
 
 	/* --- logging, prefixed with the plugin name and request id when known --- */
 	void (*log)(og_log_level level, const char *fmt, ...) OG_PRINTF(2, 3);
+
+	/* ===== ABI 1.1 ===== */
+
+	/*
+	 * Request helpers that every handler needs, so that every route answers
+	 * bad input the same way.  Each returns 0, or -1 with the error reply
+	 * already set.
+	 *   path_id: the path parameter as an id > 0 (anything else: 404, the
+	 *            row cannot exist);
+	 *   page:    ?limit= (default 50, 1..500) and ?cursor= (an id; 0 when
+	 *            absent), 422 naming the parameter;
+	 *   client_version: the row version the client read, from body
+	 *            "version" or If-Match; 422 field "version" when missing.
+	 */
+	int (*path_id)(og_req *req, const char *name, int64_t *out);
+	int (*page)(og_req *req, int *limit, int64_t *cursor);
+	int (*client_version)(og_req *req, json_t *body /* borrowed, may be NULL */,
+	                      int64_t *version);
+
+	/*
+	 * Tags owned by the calling plugin (registered with register_tag):
+	 * set on a resident with the record that gives it ("civil.case:17"),
+	 * or cleared.  A tag owned by anyone else is refused (403).  `self` is
+	 * the og_plugin the plugin's init received.
+	 */
+	int (*set_tag)(og_req *req, og_plugin *self, int64_t resident_id, const char *code,
+	               const char *source);
+	int (*clear_tag)(og_req *req, og_plugin *self, int64_t resident_id, const char *code);
+
+	/*
+	 * OpenAPI detail of a registered route (init only): a JSON object text
+	 * merged into the operation of /openapi.json, e.g.
+	 * {"parameters": [...], "requestBody": {...}}.
+	 */
+	int (*describe_route)(og_plugin *p, unsigned method, const char *path, const char *openapi);
+
+	/*
+	 * A streamed reply (exports, ledgers): begin once, write any number of
+	 * chunks, end once.  Instead of reply_json, not besides it.
+	 */
+	int (*reply_stream_begin)(og_req *req, int status, const char *content_type);
+	int (*reply_stream_write)(og_req *req, const void *data, size_t len);
+	int (*reply_stream_end)(og_req *req);
 };
 
 /*
