@@ -249,6 +249,15 @@ void ogc_transfer_register_routes(void);   /* transfer.c: bulk import and export
 void ogc_changes_register_routes(void);    /* changes.c: the change feed */
 void ogc_roles_register_routes(void);      /* roles.c: role permission grants */
 
+/* residents.c: validation shared by the API and the bulk import (pure, no
+ * database).  in: a JSON object of API fields (borrowed).  partial: a PATCH
+ * (absent fields are left alone).  On success returns 0 and *out (new) holds
+ * the normalised fields: id_number upper-cased, gender and birth_date derived
+ * from an 18-character number.  On failure returns -1 with *field naming the
+ * offending field (static string) and a reason in why. */
+int ogc_residents_validate(json_t *in, bool partial, json_t **out, const char **field, char *why,
+                           size_t whylen);
+
 /* tags.c: the host API's set_tag/clear_tag. */
 int ogc_tags_set(og_req *req, og_plugin *owner, int64_t resident_id, const char *code,
                  const char *source);

@@ -148,6 +148,9 @@ for fixture, extra, pattern in CASES:
     t.ok(refusal_lines(p.stdout + p.stderr, fixture, pattern),
          "%s required: migrate's output names the file and the reason" % fixture,
          p.stderr[-2000:])
+    if fixture == "collide":
+        t.ok(fx.log_lines_with(dd, "collid", "/api/v1/collide", text=p.stderr),
+             "collide required: the log names the colliding route", p.stderr[-2000:])
     dd.close()
 
 # Optional: the daemon starts without it, warns, and serves.
