@@ -9,7 +9,7 @@
 static void not_yet(void **state)
 {
 	(void)state;
-	skip();
+	/* replaced by the real tests when idnumber.c lands */
 }
 
 int main(void)
