@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 		goto out;
 
 	if (strcmp(command, "migrate") == 0) {
-		rc = ogc_migrate_apply(conn) == 0 ? 0 : 1;
+		rc = ogc_migrate_apply(conn) == 0 && ogc_registry_sync(conn) == 0 ? 0 : 1;
 		goto out;
 	}
 	if (strcmp(command, "serve") == 0 && cfg.auto_migrate && ogc_migrate_apply(conn) != 0)
@@ -181,6 +181,10 @@ int main(int argc, char **argv)
 		rc = create_admin(conn, argv[optind]);
 		goto out;
 	}
+	/* Permissions, default grants and tags the code registered must be in
+	 * the database before anything refers to them. */
+	if (ogc_registry_sync(conn) != 0)
+		goto out;
 	if (strcmp(command, "seed-demo") == 0) {
 		const char *pw = getenv("ONEGRID_DEMO_PASSWORD");
 		if (pw == NULL || strlen(pw) < 8) {
@@ -190,8 +194,6 @@ int main(int argc, char **argv)
 		rc = ogc_demo_seed(conn, pw, stdout) == 0 ? 0 : 1;
 		goto out;
 	}
-	if (ogc_registry_sync(conn) != 0)
-		goto out;
 	/* No libpq connection may cross the fork: workers open their own. */
 	ogc_db_free(db);
 	db = NULL;
