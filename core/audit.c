@@ -20,8 +20,6 @@
 #include "core.h"
 
 #define AUDIT_FILTER_MAX 256 /* bytes of any filter value */
-#define PAGE_DEFAULT 50
-#define PAGE_MAX 500
 
 int ogc_audit_write(og_req *req, const char *action, const char *entity, const char *entity_id,
                     int64_t region_id, json_t *before, json_t *after)
@@ -73,26 +71,6 @@ int ogc_audit_write(og_req *req, const char *action, const char *entity, const c
 /* ------------------------------------------------------------------ */
 /* GET /api/v1/audit */
 
-/* Decimal digits only, 1..INT64_MAX; -1 otherwise. */
-static int parse_id(const char *s, int64_t *out)
-{
-	int64_t v = 0;
-
-	if (s == NULL || *s == '\0' || strlen(s) > 19)
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (v <= 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* An optional bounded query filter; 0 ok (*out NULL if absent), -1 after a 422. */
 static int filter_param(og_req *req, const og_host_api *host, const char *name,
                         const char **out)
@@ -113,10 +91,11 @@ static int filter_param(og_req *req, const og_host_api *host, const char *name,
 static void audit_list(og_req *req, const og_host_api *host)
 {
 	const og_caller *c = host->caller(req);
-	const char *entity, *entity_id, *user, *action, *s;
+	const char *entity, *entity_id, *user, *action;
 	char cursor[24], limit[24];
 	const char *params[7];
-	int64_t v = PAGE_DEFAULT, cur = 0;
+	int64_t v, cur;
+	int page_limit;
 	json_t *items = NULL, *next = json_null();
 	size_t n;
 
@@ -125,18 +104,9 @@ static void audit_list(og_req *req, const og_host_api *host)
 		                  NULL);
 		return;
 	}
-	s = host->query_param(req, "limit");
-	if (s != NULL && *s != '\0' && (parse_id(s, &v) != 0 || v > PAGE_MAX)) {
-		host->reply_error(req, 422, "invalid", "limit must be an integer from 1 to 500",
-		                  "limit");
+	if (host->page(req, &page_limit, &cur) != 0)
 		return;
-	}
-	s = host->query_param(req, "cursor");
-	if (s != NULL && *s != '\0' && parse_id(s, &cur) != 0) {
-		host->reply_error(req, 422, "invalid", "cursor is not one this API returned",
-		                  "cursor");
-		return;
-	}
+	v = page_limit;
 	if (filter_param(req, host, "entity", &entity) != 0 ||
 	    filter_param(req, host, "id", &entity_id) != 0 ||
 	    filter_param(req, host, "user", &user) != 0 ||

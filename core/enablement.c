@@ -98,20 +98,6 @@ static void plugins_list(og_req *req, const og_host_api *host)
 /* ------------------------------------------------------------------ */
 /* PUT /api/v1/regions/{id}/plugins/{name} */
 
-static int64_t parse_id(const char *s)
-{
-	int64_t v = 0;
-
-	if (s == NULL || *s == '\0' || strlen(s) > 19)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (INT64_MAX - (*s - '0')) / 10)
-			return 0;
-		v = v * 10 + (*s - '0');
-	}
-	return v;
-}
-
 static void plugin_switch(og_req *req, const og_host_api *host)
 {
 	const og_caller *c = host->caller(req);
@@ -135,11 +121,8 @@ static void plugin_switch(og_req *req, const og_host_api *host)
 		return;
 	}
 	enabled = json_is_true(v);
-	id = parse_id(host->path_param(req, "id"));
-	if (id <= 0) {
-		host->reply_error(req, 404, "not_found", "no such region", NULL);
+	if (host->path_id(req, "id", &id) != 0)
 		return;
-	}
 	snprintf(sid, sizeof(sid), "%lld", (long long)id);
 	params[0] = sid;
 	params[1] = c->scope_path != NULL ? c->scope_path : "";

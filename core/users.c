@@ -28,8 +28,6 @@
 #define ROLE_MAX 64      /* bytes */
 #define Q_MAX 100        /* characters */
 #define PASSWORD_HASH_MAX 128
-#define PAGE_DEFAULT 50
-#define PAGE_MAX 500
 
 /* The API's picture of a user: core.app_user u LEFT JOIN core.region r. */
 #define USER_JSON                                                                        \
@@ -50,37 +48,6 @@ static bool is_admin(const og_caller *c)
 static const char *scope_of(const og_caller *c)
 {
 	return c->scope_path != NULL ? c->scope_path : "";
-}
-
-/* Characters (code points) of a valid UTF-8 string. */
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* Decimal digits only, 1..INT64_MAX; -1 otherwise. */
-static int parse_id(const char *s, int64_t *out)
-{
-	int64_t v = 0;
-
-	if (s == NULL || *s == '\0' || strlen(s) > 19)
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (v <= 0)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /* ^[A-Za-z0-9_.@-]{1,64}$, the same rule as the table's CHECK. */
@@ -170,7 +137,7 @@ static int scope_member(og_req *req, const og_host_api *host, json_t *body, int6
 
 static bool password_ok(og_req *req, const og_host_api *host, const char *pw)
 {
-	size_t n = utf8_chars(pw);
+	size_t n = ogc_util_utf8_len(pw);
 
 	if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
 		invalid(req, host, "password", "password must be 8 to 256 characters");
@@ -181,7 +148,7 @@ static bool password_ok(og_req *req, const og_host_api *host, const char *pw)
 
 static bool display_ok(og_req *req, const og_host_api *host, const char *s)
 {
-	if (utf8_chars(s) > DISPLAY_MAX) {
+	if (ogc_util_utf8_len(s) > DISPLAY_MAX) {
 		invalid(req, host, "display_name", "display_name must be at most 100 characters");
 		return false;
 	}
@@ -324,26 +291,20 @@ static int64_t json_id(json_t *obj, const char *key)
 static void users_list(og_req *req, const og_host_api *host)
 {
 	const og_caller *c = host->caller(req);
-	const char *s, *role, *q;
+	const char *role, *q;
 	char cursor[24], limit[24], *pattern = NULL;
 	const char *params[5];
-	int64_t lim = PAGE_DEFAULT, cur = 0;
+	int64_t lim, cur;
+	int page_limit;
 	json_t *items = NULL, *next = json_null();
 	size_t n;
 	int rc;
 
 	if (!caller_ok(req, host, c))
 		return;
-	s = host->query_param(req, "limit");
-	if (s != NULL && *s != '\0' && (parse_id(s, &lim) != 0 || lim > PAGE_MAX)) {
-		invalid(req, host, "limit", "limit must be an integer from 1 to 500");
+	if (host->page(req, &page_limit, &cur) != 0)
 		return;
-	}
-	s = host->query_param(req, "cursor");
-	if (s != NULL && *s != '\0' && parse_id(s, &cur) != 0) {
-		invalid(req, host, "cursor", "cursor is not one this API returned");
-		return;
-	}
+	lim = page_limit;
 	role = host->query_param(req, "role");
 	if (role != NULL && *role == '\0')
 		role = NULL;
@@ -355,7 +316,7 @@ static void users_list(og_req *req, const og_host_api *host)
 	if (q != NULL && *q != '\0') {
 		char *p;
 
-		if (utf8_chars(q) > Q_MAX) {
+		if (ogc_util_utf8_len(q) > Q_MAX) {
 			invalid(req, host, "q", "q must be at most 100 characters");
 			return;
 		}
@@ -422,10 +383,8 @@ static void users_get(og_req *req, const og_host_api *host)
 
 	if (!caller_ok(req, host, c))
 		return;
-	if (parse_id(host->path_param(req, "id"), &id) != 0) {
-		not_found(req, host);
+	if (host->path_id(req, "id", &id) != 0)
 		return;
-	}
 	if (load_user(req, host, c, id, &user, &rank) != 1)
 		return;
 	host->reply_json(req, 200, user);
@@ -515,48 +474,6 @@ static void users_create(og_req *req, const og_host_api *host)
 /* ------------------------------------------------------------------ */
 /* PATCH /api/v1/users/{id} */
 
-/* The version the client read: body "version", else If-Match ("3", W/"3"
- * or 3).  0 when neither is usable. */
-static int64_t patch_version(og_req *req, const og_host_api *host, json_t *body, bool *bad)
-{
-	json_t *v = json_object_get(body, "version");
-	const char *h;
-	char buf[16];
-	size_t n;
-	int64_t out;
-
-	*bad = false;
-	if (v != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > INT32_MAX) {
-			*bad = true;
-			return 0;
-		}
-		return (int64_t)json_integer_value(v);
-	}
-	h = host->header(req, "If-Match");
-	if (h == NULL)
-		return 0;
-	while (*h == ' ')
-		h++;
-	if (strncmp(h, "W/", 2) == 0)
-		h += 2;
-	if (*h == '"')
-		h++;
-	n = strcspn(h, "\" ");
-	if (n == 0 || n >= sizeof(buf)) {
-		*bad = true;
-		return 0;
-	}
-	memcpy(buf, h, n);
-	buf[n] = '\0';
-	if (parse_id(buf, &out) != 0 || out > INT32_MAX) {
-		*bad = true;
-		return 0;
-	}
-	return out;
-}
-
 struct user_patch {
 	bool has_display, has_password, has_role, has_scope, has_active;
 	const char *display, *password, *role;
@@ -619,24 +536,17 @@ static void users_patch(og_req *req, const og_host_api *host)
 	char hash[PASSWORD_HASH_MAX], sid[24], sver[24], sscope[24];
 	const char *params[12];
 	int64_t id, version, rank, old_scope, scope;
-	bool bad, revoke;
+	bool revoke;
 	int n;
 
 	if (!caller_ok(req, host, c))
 		return;
-	if (parse_id(host->path_param(req, "id"), &id) != 0) {
-		not_found(req, host);
+	if (host->path_id(req, "id", &id) != 0)
 		return;
-	}
 	if (!body_ok(req, host, body))
 		return;
-	version = patch_version(req, host, body, &bad);
-	if (version == 0) {
-		invalid(req, host, "version",
-		        bad ? "version must be a positive integer"
-		            : "version is required (in the body or an If-Match header)");
+	if (host->client_version(req, body, &version) != 0)
 		return;
-	}
 	if (read_patch(req, host, body, &p) != 0)
 		return;
 	n = load_user(req, host, c, id, &before, &rank);
