@@ -38,6 +38,7 @@ static int load(const char *text, ogc_config *cfg, char *err, size_t len)
 
 static void test_defaults(void **state)
 {
+	(void)state;
 	ogc_config cfg;
 	char err[256];
 
@@ -51,6 +52,7 @@ static void test_defaults(void **state)
 
 static void test_file_and_plugins(void **state)
 {
+	(void)state;
 	ogc_config cfg;
 	char err[256];
 
@@ -70,6 +72,7 @@ static void test_file_and_plugins(void **state)
 
 static void test_unknown_key_named(void **state)
 {
+	(void)state;
 	ogc_config cfg;
 	char err[256];
 
@@ -80,6 +83,7 @@ static void test_unknown_key_named(void **state)
 
 static void test_bad_values_named(void **state)
 {
+	(void)state;
 	ogc_config cfg;
 	char err[256];
 
@@ -101,6 +105,7 @@ static void test_bad_values_named(void **state)
 
 static void test_env_overrides(void **state)
 {
+	(void)state;
 	ogc_config cfg;
 	char err[256];
 
