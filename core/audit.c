@@ -88,6 +88,38 @@ static int filter_param(og_req *req, const og_host_api *host, const char *name,
 	return 0;
 }
 
+/* Audit rows keep writes whole (unmasked), so reading them must mask what
+ * the caller may not see elsewhere: every "id_number" and "phone" member,
+ * at any depth, unless the caller holds residents.read_sensitive. */
+static void mask_sensitive(json_t *v)
+{
+	const char *key;
+	json_t *m;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			mask_sensitive(m);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	json_object_foreach(v, key, m) {
+		char masked[64];
+		bool id = strcmp(key, "id_number") == 0, phone = strcmp(key, "phone") == 0;
+
+		if ((id || phone) && json_is_string(m)) {
+			if (id)
+				ogc_mask_id_number(json_string_value(m), masked, sizeof(masked));
+			else
+				ogc_mask_phone(json_string_value(m), masked, sizeof(masked));
+			json_object_set_new(v, key, json_string(masked));
+		} else {
+			mask_sensitive(m);
+		}
+	}
+}
+
 static void audit_list(og_req *req, const og_host_api *host)
 {
 	const og_caller *c = host->caller(req);
@@ -145,6 +177,8 @@ static void audit_list(og_req *req, const og_host_api *host)
 		json_decref(items);
 		items = json_array();
 	}
+	if (!host->has_permission(req, "residents.read_sensitive"))
+		mask_sensitive(items);
 	n = json_array_size(items);
 	if (n > (size_t)v) {
 		json_t *last;

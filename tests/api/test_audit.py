@@ -168,6 +168,23 @@ t.ok(r2.status == 200 and len(i2) == 1 and i1 and i2[0].get("id") < i1[0].get("i
 r = d.get("/api/v1/audit?limit=501", token=w.admin)
 fx.check_error(t, r, 422, None, "limit above 500 is 422", field="limit")
 
+# --- audit rows keep writes whole, so reading them masks what the reader may not see ----------
+ID, PHONE = "11010519491231002X", "13812345678"
+r = d.post("/api/v1/residents", token=w.tokens["grid_a"],
+           body={"name": "审计测试", "id_number": ID, "phone": PHONE, "grid_id": w.r.grid_a})
+t.status(r, 201, "a grid worker registers a resident with an ID number and phone")
+rid = (r.json or {}).get("id")
+rows = fx.items_of(audit(w.tokens["community_e1"], "resident", rid))
+after = (rows[0].get("after") or {}) if rows else {}
+t.ok(rows and after.get("id_number") == "110105********002X" and after.get("phone") == "138****5678",
+     "community staff (audit.read, no residents.read_sensitive) see the audit row masked",
+     repr(rows))
+t.ok(ID not in repr(rows) and PHONE not in repr(rows), "nowhere in the rows is the full number")
+rows = fx.items_of(audit(w.admin, "resident", rid))
+after = (rows[0].get("after") or {}) if rows else {}
+t.ok(after.get("id_number") == ID and after.get("phone") == PHONE,
+     "the admin (every permission) sees the audit row in full", repr(rows))
+
 t.eq(d.stop(), 0, "daemon exits 0 on SIGTERM")
 d.check_log_clean(t)
 t.done()
