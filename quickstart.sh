@@ -110,6 +110,24 @@ run_distcheck() {
 	make -C "$b" -j"$JOBS" distcheck || return 1
 }
 
+# The Debian packages end to end (build, lintian, install, upgrade, purge):
+# root only, since it installs on this machine; CI=true asks for it.
+PACKAGE_RESULT='' PKG_PASS=0 PKG_FAIL=0
+run_package_test() {
+	local b=build/test log=build/test/package-test.log
+	say "make package-test (in $b; log in $log)"
+	make -C "$b" package-test >"$log" 2>&1
+	local rc=$?
+	PKG_PASS=$(grep -c '^ok ' "$log" || true)
+	PKG_FAIL=$(grep -c '^not ok ' "$log" || true)
+	if [ "$rc" -ne 0 ] || [ "$PKG_FAIL" -gt 0 ] || [ "$PKG_PASS" -eq 0 ]; then
+		[ "$PKG_FAIL" -gt 0 ] || PKG_FAIL=1
+		echo "======== FAILED: $log"
+		tail -n 200 "$log"
+		return 1
+	fi
+}
+
 # Prints the logs of failed tests, the distcheck result and, last, the
 # closing count line.  Non-zero when a test failed or none ran.
 report_tests() {
@@ -153,6 +171,10 @@ report_tests() {
 	if [ -n "$DISTCHECK_RESULT" ]; then
 		echo "distcheck: $DISTCHECK_RESULT"
 	fi
+	if [ -n "$PACKAGE_RESULT" ]; then
+		echo "package test: $PACKAGE_RESULT"
+		pass=$((pass + PKG_PASS)) fail=$((fail + PKG_FAIL))
+	fi
 	if [ $((pass + fail)) -eq 0 ]; then
 		echo "no test ran"
 	fi
@@ -173,6 +195,16 @@ cmd_test() {
 			DISTCHECK_RESULT=passed
 		else
 			DISTCHECK_RESULT="FAILED (output above)"
+			rc=1
+		fi
+		if [ "$rc" -ne 0 ]; then
+			PACKAGE_RESULT="skipped (an earlier step failed)"
+		elif [ "$(id -u)" -ne 0 ]; then
+			PACKAGE_RESULT="skipped (needs root: it installs the packages)"
+		elif run_package_test; then
+			PACKAGE_RESULT="passed ($PKG_PASS checks)"
+		else
+			PACKAGE_RESULT="FAILED (log above)"
 			rc=1
 		fi
 	fi
