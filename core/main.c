@@ -19,6 +19,12 @@
 
 #include "core.h"
 
+/* Exit statuses: 1 a failure worth retrying (database down, a worker
+ * problem), 2 a configuration or usage error, 3 the database schema does
+ * not fit this binary (pending migrations, or newer: a downgrade).  A
+ * supervisor should not restart on 2 or 3. */
+#define EXIT_SCHEMA_REFUSED 3
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: onegridd [-c FILE] [--check-config] "
@@ -91,6 +97,17 @@ static int create_admin(PGconn *conn, const char *username)
 	                   "RETURNING id, (xmax = 0)",
 	                   2, NULL, params, NULL, NULL, 0);
 	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : 1;
+	if (rc == 0 && PQgetvalue(res, 0, 1)[0] != 't') {
+		/* A reset password must end the sessions opened with the old one. */
+		const char *uid[1] = {PQgetvalue(res, 0, 0)};
+		PGresult *rv = PQexecParams(conn,
+		                            "UPDATE core.token SET revoked_at = now() "
+		                            "WHERE user_id = $1::bigint AND revoked_at IS NULL",
+		                            1, NULL, uid, NULL, NULL, 0);
+		if (PQresultStatus(rv) != PGRES_COMMAND_OK)
+			rc = 1;
+		PQclear(rv);
+	}
 	if (rc == 0)
 		printf("administrator %s %s (id %s)\n", username,
 		       PQgetvalue(res, 0, 1)[0] == 't' ? "created" : "updated", PQgetvalue(res, 0, 0));
@@ -170,13 +187,21 @@ int main(int argc, char **argv)
 		goto out;
 
 	if (strcmp(command, "migrate") == 0) {
+		/* A database newer than this binary (a downgrade) is refused
+		 * before anything is written into it. */
+		if (ogc_migrate_check(conn, true) != 0) {
+			rc = EXIT_SCHEMA_REFUSED;
+			goto out;
+		}
 		rc = ogc_migrate_apply(conn) == 0 && ogc_registry_sync(conn) == 0 ? 0 : 1;
 		goto out;
 	}
 	if (strcmp(command, "serve") == 0 && cfg.auto_migrate && ogc_migrate_apply(conn) != 0)
 		goto out;
-	if (ogc_migrate_check(conn, false) != 0)
+	if (ogc_migrate_check(conn, false) != 0) {
+		rc = EXIT_SCHEMA_REFUSED;
 		goto out;
+	}
 	if (strcmp(command, "create-admin") == 0) {
 		rc = create_admin(conn, argv[optind]);
 		goto out;

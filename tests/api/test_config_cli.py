@@ -102,8 +102,12 @@ t.eq(len(d.worker_pids()), 1, "ONEGRID_WORKERS=1 overrides workers=2 from the fi
 r = d.post("/api/v1/auth/login", body={"username": "boss", "password": "Boss-pass-2024"})
 t.ok(r.status == 200 and ((r.json or {}).get("user") or {}).get("role") == "admin",
      "the created admin logs in with role admin", repr(r))
+old_token = (r.json or {}).get("token")
+t.status(d.get("/api/v1/me", token=old_token), 200, "the admin's token works")
 p = d.run("create-admin", "boss", env={"ONEGRID_ADMIN_PASSWORD": "Boss-pass-2025"})
 t.eq(p.returncode, 0, "create-admin of an existing name exits 0 (password reset)")
+t.status(d.get("/api/v1/me", token=old_token), 401,
+         "the reset ends the sessions opened with the old password")
 t.status(d.post("/api/v1/auth/login", body={"username": "boss", "password": "Boss-pass-2025"}),
          200, "the new password works")
 t.eq(pg.sql("SELECT count(*) FROM core.app_user WHERE username = 'boss'"), [("1",)],

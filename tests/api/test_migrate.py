@@ -85,7 +85,19 @@ pg.sql("INSERT INTO core.schema_migration (schema, version, name) "
        "VALUES ('example', 9999, 'future')")
 d3 = ogtest.Daemon(pg, plugins=["example"])
 refuses(d3, "example at version 9999", ("9999", "newer", "refus"))
+# migrate (systemd's ExecStartPre) refuses a downgrade too, before writing anything
+perms_before = pg.sql("SELECT count(*) FROM core.permission")[0][0]
+pg.sql("DELETE FROM core.permission WHERE code = 'users.read'")
+r = d3.run("migrate")
+t.eq(r.returncode, 3, "migrate against a newer database exits 3 (schema refused: do not retry)")
+t.ok("9999" in (r.stdout or "") + (r.stderr or ""), "and says which version it found",
+     (r.stderr or "")[-500:])
+t.eq(pg.sql("SELECT count(*) FROM core.permission WHERE code = 'users.read'")[0][0], "0",
+     "nothing was written: the permission registry was not synced into it")
 pg.sql("DELETE FROM core.schema_migration WHERE version = 9999")
+t.eq(d3.run("migrate").returncode, 0, "once the future rows are gone migrate runs")
+t.eq(pg.sql("SELECT count(*) FROM core.permission")[0][0], perms_before,
+     "and syncs the registry again")
 d3.start()
 t.status(d3.get("/healthz"), 200, "after removing the future rows the daemon serves again")
 t.eq(d3.stop(), 0, "and exits 0")
