@@ -47,7 +47,7 @@ typedef struct hook_entry {
 } hook_entry;
 
 typedef struct indicator_entry {
-	og_indicator_def def; /* copy; strings borrowed */
+	og_indicator_def def; /* copy, member by member (see rows_sql); strings borrowed */
 	og_plugin *owner;
 } indicator_entry;
 
@@ -258,6 +258,7 @@ int ogc_registry_hook(og_plugin *owner, const char *event, og_hook_fn fn)
 int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def)
 {
 	const char *code = def != NULL ? def->code : NULL;
+	const char *rows_sql;
 	void *grown;
 	bool ratio;
 	size_t i;
@@ -283,6 +284,12 @@ int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def)
 	if (ratio && (strcmp(def->ratio_numerator, code) == 0 ||
 	              strcmp(def->ratio_denominator, code) == 0))
 		return refuse(owner, "indicator %s refused: a ratio cannot refer to itself", code);
+	/* rows_sql exists from ABI 1.2 on: a plugin built for 1.1 handed a
+	 * shorter structure, so the member is neither read nor copied. */
+	rows_sql = owner == NULL || owner->desc->abi_minor >= 2 ? def->rows_sql : NULL;
+	if (ratio && rows_sql != NULL)
+		return refuse(owner, "indicator %s refused: a ratio has no rows_sql (its parts do)",
+		              code);
 	for (i = 0; i < nindicators; i++)
 		if (strcmp(indicators[i].def.code, code) == 0)
 			return refuse(owner, "indicator %s refused: already registered by %s", code,
@@ -291,7 +298,14 @@ int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def)
 	if (grown == NULL)
 		return refuse(owner, "indicator %s refused: out of memory", code);
 	indicators = grown;
-	indicators[nindicators].def = *def;
+	memset(&indicators[nindicators].def, 0, sizeof(indicators[nindicators].def));
+	indicators[nindicators].def.code = def->code;
+	indicators[nindicators].def.label = def->label;
+	indicators[nindicators].def.unit = def->unit;
+	indicators[nindicators].def.sql = def->sql;
+	indicators[nindicators].def.ratio_numerator = def->ratio_numerator;
+	indicators[nindicators].def.ratio_denominator = def->ratio_denominator;
+	indicators[nindicators].def.rows_sql = rows_sql;
 	indicators[nindicators].owner = owner;
 	nindicators++;
 	return 0;

@@ -34,7 +34,7 @@ extern "C" {
 
 #define OG_PLUGIN_MAGIC 0x4F47504CU /* "OGPL" */
 #define OG_ABI_MAJOR 1
-#define OG_ABI_MINOR 1
+#define OG_ABI_MINOR 2
 
 #if defined(__GNUC__)
 #define OG_EXPORT __attribute__((visibility("default")))
@@ -109,9 +109,23 @@ typedef int (*og_hook_fn)(og_req *req, const og_host_api *host, const char *even
 /*
  * An indicator: one figure per grid, rolled up the region tree by the core.
  * `sql` takes $1 = report date (YYYY-MM-DD) and returns rows (grid_id
- * bigint, value numeric).  A ratio names its numerator and denominator
- * indicator codes and leaves sql NULL: it is recomputed from its parts at
- * every level, never averaged.
+ * bigint, value numeric); the core sums them up the tree.  A ratio names
+ * its numerator and denominator indicator codes and leaves sql NULL: it is
+ * recomputed from its parts at every level, never averaged (unit "%":
+ * 100 * numerator / denominator; otherwise numerator / denominator; both
+ * rounded to 2 decimals; null when the denominator is 0).
+ *
+ * ABI 1.2 appends `rows_sql`, the records behind the figure (traceability,
+ * GET /api/v1/reports/indicators/{code}/rows): it takes $1 = report date
+ * and $2 = the ltree path of a region, and returns one row per record
+ * counted in that region with readable columns (names, addresses, dates —
+ * not bare foreign keys), so that for a count indicator the number of rows
+ * equals the figure.  Put a unique integer column named "id" first and
+ * ORDER BY it: pages are then keyset-paged on it (otherwise by offset).
+ * Columns named "id_number" or "phone" are masked for callers without
+ * residents.read_sensitive.  NULL (and for a ratio always NULL): the
+ * figure cannot be opened.  The host reads rows_sql only from plugins
+ * built for ABI 1.2 or later.
  */
 typedef struct og_indicator_def {
 	const char *code;  /* unique, "<plugin>.<name>" */
@@ -120,12 +134,18 @@ typedef struct og_indicator_def {
 	const char *sql;
 	const char *ratio_numerator;   /* NULL unless a ratio */
 	const char *ratio_denominator; /* NULL unless a ratio */
+	/* ===== ABI 1.2 ===== */
+	const char *rows_sql; /* the records behind the figure, or NULL */
 } og_indicator_def;
 
 /*
  * A ledger (台账): a list query with labelled columns.  `sql` takes
  * $1 = the ltree path of the region rendered and returns the columns in
- * order; labels are the Chinese column headers.
+ * order (ncolumns of them, ORDER BY included); labels are the Chinese
+ * column headers.  When the first column's key is "id" it must be a unique
+ * integer the query is ordered by: JSON pages are then keyset-paged on it
+ * (otherwise by offset).  Columns keyed "id_number" or "phone" are masked
+ * for callers without residents.read_sensitive.
  */
 typedef struct og_ledger_def {
 	const char *name;  /* unique within the plugin */

@@ -440,7 +440,10 @@ static const struct {
 };
 
 /* An indicator: one figure per grid, which the core rolls up the region
- * tree.  $1 is the report date: count the notes written by then. */
+ * tree.  $1 is the report date: count the notes written by then.  rows_sql
+ * lists the very notes counted ($2: the ltree path of the region asked
+ * about), with a unique "id" first so the core can keyset-page them: an
+ * inspector opens the figure instead of trusting it. */
 static const og_indicator_def example_indicator = {
     .code = "example.notes",
     .label = "笔记数",
@@ -448,6 +451,10 @@ static const og_indicator_def example_indicator = {
     .sql = "SELECT r.id, count(n.id) FROM core.region r"
            " LEFT JOIN example.note n ON n.region_id = r.id AND n.created_at::date <= $1::date"
            " WHERE r.level = 'grid' GROUP BY r.id",
+    .rows_sql = "SELECT n.id, r.name AS grid, n.body, n.created_at FROM example.note n"
+                " JOIN core.region r ON r.id = n.region_id"
+                " WHERE r.level = 'grid' AND r.path <@ $2::ltree"
+                " AND n.created_at::date <= $1::date ORDER BY n.id",
 };
 
 /* A ledger (台账): a labelled list for any region; $1 is its ltree path. */
