@@ -165,6 +165,29 @@ static int load_file(ogc_config *cfg, const char *path, char *err, size_t errlen
 				goto out;
 			}
 			set_str(dst, json_string_value(v));
+		} else if (strcmp(key, "trusted_proxies") == 0) {
+			size_t i;
+			json_t *a;
+
+			if (!json_is_array(v)) {
+				snprintf(err, errlen, "trusted_proxies: must be an array of addresses");
+				goto out;
+			}
+			for (size_t k = 0; k < cfg->ntrusted_proxies; k++)
+				free(cfg->trusted_proxies[k]);
+			free(cfg->trusted_proxies);
+			cfg->trusted_proxies = calloc(json_array_size(v) + 1, sizeof(char *));
+			cfg->ntrusted_proxies = 0;
+			json_array_foreach(v, i, a) {
+				if (!json_is_string(a) || json_string_length(a) == 0 ||
+				    json_string_length(a) >= 64) {
+					snprintf(err, errlen,
+					         "trusted_proxies[%zu]: must be an IP address string", i);
+					goto out;
+				}
+				cfg->trusted_proxies[cfg->ntrusted_proxies++] =
+				    strdup(json_string_value(a));
+			}
 		} else if (strcmp(key, "auto_migrate") == 0) {
 			if (!json_is_boolean(v)) {
 				snprintf(err, errlen, "%s: must be true or false", key);
@@ -290,5 +313,8 @@ void ogc_config_free(ogc_config *cfg)
 	free(cfg->database);
 	free(cfg->plugin_dir);
 	clear_plugins(cfg);
+	for (size_t i = 0; i < cfg->ntrusted_proxies; i++)
+		free(cfg->trusted_proxies[i]);
+	free(cfg->trusted_proxies);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -48,6 +48,8 @@ typedef struct ogc_config {
 	int login_window_s;
 	int shutdown_grace_s;     /* SIGTERM: longest wait for in-flight requests */
 	bool auto_migrate;        /* serve: apply pending migrations at start-up */
+	char **trusted_proxies;   /* peers whose X-Real-IP / X-Forwarded-For we believe */
+	size_t ntrusted_proxies;
 } ogc_config;
 
 /* Loads defaults, then `path` (may be NULL), then the environment.  On
@@ -278,6 +280,84 @@ int ogc_idnumber_check(const char *id_type, const char *number, char *norm, size
 int ogc_phone_check(const char *phone, char *norm, size_t normlen);
 void ogc_mask_id_number(const char *in, char *out, size_t outlen); /* 110105********1234 */
 void ogc_mask_phone(const char *in, char *out, size_t outlen);     /* 138****5678 */
+
+/* ------------------------------------------------------------------ */
+/* Reports and ledgers (issue 4, 一表通): reports.c (the engine and
+ * /api/v1/reports), indicators.c (the core's indicators), ledgers.c
+ * (/api/v1/ledgers and the core's ledgers), xlsx.c (XLSX files). */
+
+void ogc_reports_register_routes(void); /* reports.read, core indicators, routes */
+void ogc_ledgers_register_routes(void); /* core ledgers, routes */
+
+/* indicators.c: registers the core.* indicators (called by reports.c).
+ * core_sql: CTEs computing every core indicator per grid of the region
+ * $2 (ltree) on the date $1, in one pass over core.resident for the
+ * counts, one for households and one over core.resident_tag; the last,
+ * og_core, yields rows (code text, grid_id bigint, val numeric).  Static
+ * text, to follow "WITH " and precede more CTEs. */
+void ogc_indicators_register(void);
+const char *ogc_indicators_core_sql(void);
+
+/* The region a report or ledger is about: ?region= (default: the caller's
+ * scope region), inside the caller's scope (404 otherwise). */
+typedef struct ogc_report_region {
+	int64_t id;
+	char path[256]; /* ltree text */
+	char level[16];
+	char name[256];
+	json_t *json; /* new: {id, name, level, code, closed_on} */
+} ogc_report_region;
+int ogc_reports_region(og_req *req, ogc_report_region *out); /* 0 or -1 (reply set) */
+void ogc_reports_region_clear(ogc_report_region *r);
+/* ?format=json|csv|xlsx (default json): 0 json, 1 csv, 2 xlsx; -1 (422). */
+int ogc_reports_format(og_req *req);
+/* Whether a plugin's indicators and ledgers show for a district: 1, 0,
+ * -1 (reply set).  owner NULL (the core) is always 1. */
+int ogc_reports_enabled(og_req *req, const og_plugin *owner, int64_t district_id);
+
+/* Cells of a table, typed by the PostgreSQL column they come from. */
+typedef enum ogc_cell_kind { OGC_CELL_NULL, OGC_CELL_NUMBER, OGC_CELL_TEXT } ogc_cell_kind;
+typedef struct ogc_cell {
+	ogc_cell_kind kind;
+	const char *text; /* borrowed; number as decimal text */
+} ogc_cell;
+ogc_cell_kind ogc_reports_kind(Oid type);
+json_t *ogc_reports_cell_json(ogc_cell cell, Oid type); /* new */
+/* One result row as a JSON object: keys (or the column names when NULL),
+ * typed values, sensitive columns masked unless unmasked.  New. */
+json_t *ogc_reports_row_object(const PGresult *res, int row, const char *const *keys, int ncols,
+                               bool unmasked);
+/* Sensitive columns ("id_number", "phone"): masked into buf unless
+ * unmasked; returns the text to show (in or buf). */
+bool ogc_reports_sensitive(const char *key);
+const char *ogc_reports_mask(const char *key, const char *in, bool unmasked, char *buf,
+                             size_t len);
+
+/* A table streamed as CSV (UTF-8 with BOM) or XLSX (one sheet, frozen
+ * header).  begin answers 200 with Content-Disposition filename (ASCII)
+ * and filename* (UTF-8 title); CSV streams at once, XLSX when it ends.
+ * Every function: 0, or -1 after logging (begin: the reply is set). */
+typedef struct ogc_sink ogc_sink;
+ogc_sink *ogc_reports_sink_begin(og_req *req, int format, const char *file_base,
+                                 const char *title, const char *const *headers, size_t ncols,
+                                 bool big);
+int ogc_reports_sink_row(ogc_sink *s, const ogc_cell *cells);
+int ogc_reports_sink_end(ogc_sink *s); /* frees s; a failed sink ends as abort */
+/* After a failure: XLSX answers the error reply set (500 if none); CSV,
+ * already under way, ends short.  Frees s. */
+void ogc_reports_sink_abort(ogc_sink *s);
+
+/* xlsx.c: one workbook in a temp file (removed when streamed or freed). */
+typedef struct ogc_xlsx ogc_xlsx;
+/* big: libxlsxwriter's constant-memory mode (rows in order, inline
+ * strings), for ledgers of any length. freeze_cols: columns kept in view. */
+ogc_xlsx *ogc_xlsx_new(const char *sheet, const char *const *headers, size_t ncols,
+                       int freeze_cols, bool big);
+int ogc_xlsx_row(ogc_xlsx *x, const ogc_cell *cells); /* the next row */
+/* Closes the workbook and streams it as the reply body (after
+ * ogc_req_stream_begin); frees x either way. */
+int ogc_xlsx_finish(ogc_xlsx *x, og_req *req);
+void ogc_xlsx_free(ogc_xlsx *x);
 
 /* ------------------------------------------------------------------ */
 /* host_api.c — the og_host_api table (one per process) */

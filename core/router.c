@@ -291,6 +291,24 @@ static bool is_json_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* Bulk imports (transfer.c) read CSV and NDJSON bodies themselves: under
+ * /api/v1/import/ these types pass unparsed; every other body is JSON. */
+static bool is_raw_import(const og_req *req, const char *ct)
+{
+	static const char *const types[] = {"text/csv", "application/x-ndjson",
+	                                    "application/octet-stream"};
+
+	if (ct == NULL || strncmp(req->path, "/api/v1/import/", 15) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t n = strlen(types[i]);
+		if (strncasecmp(ct, types[i], n) == 0 &&
+		    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+			return true;
+	}
+	return false;
+}
+
 /* Reads and parses the body of a POST/PUT/PATCH; 0 or an error reply. */
 static int read_body(og_req *req)
 {
@@ -307,6 +325,8 @@ static int read_body(og_req *req)
 		return -1;
 	}
 	ct = evhttp_find_header(evhttp_request_get_input_headers(req->ev), "Content-Type");
+	if (is_raw_import(req, ct))
+		return 0;
 	if (!is_json_type(ct)) {
 		ogc_req_reply_error(req, 415, "unsupported_media_type",
 		                    "request body must be application/json", NULL);
@@ -337,6 +357,33 @@ static void peer_address(og_req *req)
 	if (conn != NULL)
 		evhttp_connection_get_peer(conn, &addr, &port);
 	snprintf(req->client_addr, sizeof(req->client_addr), "%s", addr ? addr : "-");
+	/* Behind a reverse proxy every client shares the proxy's address, and
+	 * one client's failed logins would lock out everyone.  Only a peer the
+	 * operator listed in trusted_proxies may name the client. */
+	for (size_t i = 0; addr != NULL && i < req->cfg->ntrusted_proxies; i++) {
+		struct evkeyvalq *h = evhttp_request_get_input_headers(req->ev);
+		const char *real, *fwd;
+		char buf[64];
+
+		if (strcmp(addr, req->cfg->trusted_proxies[i]) != 0)
+			continue;
+		real = evhttp_find_header(h, "X-Real-IP");
+		fwd = evhttp_find_header(h, "X-Forwarded-For");
+		if (real == NULL && fwd != NULL) {
+			/* The last hop is the one our proxy added. */
+			const char *last = strrchr(fwd, ',');
+			real = last ? last + 1 : fwd;
+		}
+		if (real == NULL)
+			break;
+		while (*real == ' ')
+			real++;
+		snprintf(buf, sizeof(buf), "%s", real);
+		buf[strcspn(buf, " ,")] = '\0';
+		if (buf[0] != '\0' && strspn(buf, "0123456789abcdefABCDEF.:") == strlen(buf))
+			snprintf(req->client_addr, sizeof(req->client_addr), "%s", buf);
+		break;
+	}
 }
 
 static void new_request_id(og_req *req)

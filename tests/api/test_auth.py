@@ -275,6 +275,37 @@ t.ok(r is not None and r.status == 200,
 
 t.eq(d2.stop(), 0, "second daemon exits 0 on SIGTERM")
 d2.check_log_clean(t, "second daemon log is clean")
+
+# --- behind a reverse proxy: the per-address limit counts the client, not the proxy ------
+d2.stop()
+d3 = ogtest.Daemon(pg, plugins=["example"], config={"trusted_proxies": ["127.0.0.1"]})
+d3.start()
+pg.sql("DELETE FROM core.login_attempt")
+BAD = {"username": "nobody-here", "password": "wrong-password"}
+for i in range(5):
+    d3.post("/api/v1/auth/login", body=dict(BAD, username="nobody%d" % i),
+            headers={"X-Real-IP": "203.0.113.7"})
+r = d3.post("/api/v1/auth/login", body={"username": "admin", "password": "Admin-pass-2024"},
+            headers={"X-Real-IP": "203.0.113.7"})
+t.status(r, 429, "five failures from one client behind the proxy limit that client")
+r = d3.post("/api/v1/auth/login", body={"username": "admin", "password": "Admin-pass-2024"},
+            headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.8"})
+t.status(r, 200, "another client behind the same proxy still logs in")
+t.eq(pg.sql("SELECT count(*) FROM core.login_attempt WHERE address = '203.0.113.8'")[0][0], "1",
+     "the attempt is recorded under the client's address (last X-Forwarded-For hop)")
+t.eq(d3.stop(), 0, "proxy-aware daemon exits 0")
+pg.sql("DELETE FROM core.login_attempt")
+d4 = ogtest.Daemon(pg, plugins=["example"])
+d4.start()
+for i in range(5):
+    d4.post("/api/v1/auth/login", body=dict(BAD, username="other%d" % i),
+            headers={"X-Real-IP": "203.0.113.%d" % (20 + i)})
+r = d4.post("/api/v1/auth/login", body={"username": "admin", "password": "Admin-pass-2024"},
+            headers={"X-Real-IP": "203.0.113.99"})
+t.status(r, 429, "without trusted_proxies a client cannot dodge the limit with X-Real-IP")
+t.eq(d4.stop(), 0, "default daemon exits 0")
+pg.sql("DELETE FROM core.login_attempt")
+d3.check_log_clean(t, "proxy-aware daemon log is clean")
 t.eq(d.stop(), 0, "daemon exits 0 on SIGTERM")
 d.check_log_clean(t)
 t.done()
