@@ -294,9 +294,10 @@ void ogc_ledgers_register_routes(void); /* core ledgers, routes */
  * $2 (ltree) on the date $1, in one pass over core.resident for the
  * counts, one for households and one over core.resident_tag; the last,
  * og_core, yields rows (code text, grid_id bigint, val numeric).  Static
- * text, to follow "WITH " and precede more CTEs. */
+ * text, to follow "WITH " and precede more CTEs; the two variants differ
+ * only in plan shape (wide: most of the table is read). */
 void ogc_indicators_register(void);
-const char *ogc_indicators_core_sql(void);
+const char *ogc_indicators_core_sql(bool wide); /* wide: a district or street */
 
 /* The region a report or ledger is about: ?region= (default: the caller's
  * scope region), inside the caller's scope (404 otherwise). */
@@ -309,6 +310,13 @@ typedef struct ogc_report_region {
 } ogc_report_region;
 int ogc_reports_region(og_req *req, ogc_report_region *out); /* 0 or -1 (reply set) */
 void ogc_reports_region_clear(ogc_report_region *r);
+/* Starts the request's read: one REPEATABLE READ snapshot (every
+ * statement of the reply agrees; an audit row of an unmasked read lands
+ * with it) with JIT compilation off (for
+ * these one-shot statements of many expressions compiling costs more than
+ * it saves: 40% of a district summary's time, measured).  The router ends
+ * the transaction as a write request's.  0 or -1 (reply set). */
+int ogc_reports_snapshot(og_req *req);
 /* ?format=json|csv|xlsx (default json): 0 json, 1 csv, 2 xlsx; -1 (422). */
 int ogc_reports_format(og_req *req);
 /* Whether a plugin's indicators and ledgers show for a district: 1, 0,
@@ -402,6 +410,9 @@ int ogc_registry_hook(og_plugin *owner, const char *event, og_hook_fn fn);
 int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def);
 int ogc_registry_ledger(og_plugin *owner, const og_ledger_def *def);
 bool ogc_registry_has_permission(const char *code);
+/* Whether any hook is registered for event (bulk paths skip building
+ * payloads nobody reads). */
+bool ogc_registry_has_hooks(const char *event);
 /* Runs the hooks of an event in registration order; -1 on the first that
  * fails (its plugin is named in the log and the error reply). */
 int ogc_registry_fire(og_req *req, const char *event, int64_t entity_id, json_t *payload);

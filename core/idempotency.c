@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
 
 #include "core.h"
@@ -29,6 +30,30 @@ static bool key_ok(const char *k)
 		if (*k < 0x21 || *k > 0x7e)
 			return false;
 	return true;
+}
+
+/* A body that is not JSON (a CSV or NDJSON import) may be large and in any
+ * encoding: it is told apart by its length and a 64-bit FNV-1a digest,
+ * which is plenty to tell a retry from a different file sent with the same
+ * key by the same user.  New string, or NULL for no body. */
+static char *raw_body_digest(og_req *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+	size_t len = evbuffer_get_length(in);
+	const unsigned char *p;
+	uint64_t h = 1469598103934665603ULL;
+	char *out;
+
+	if (len == 0)
+		return NULL;
+	p = evbuffer_pullup(in, -1);
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	if (asprintf(&out, "raw:%zu:%016llx", len, (unsigned long long)h) < 0)
+		return NULL;
+	return out;
 }
 
 int ogc_idempotency_begin(og_req *req)
@@ -50,7 +75,7 @@ int ogc_idempotency_begin(og_req *req)
 	/* What makes two requests "the same": method, path and the body as
 	 * JSON with sorted keys (so key order and spacing do not matter). */
 	body = req->body ? json_dumps(req->body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
-	                 : NULL;
+	                 : raw_body_digest(req);
 	if (asprintf(&canon, "POST %s\n%s", req->path, body ? body : "") < 0)
 		canon = NULL;
 	free(body);

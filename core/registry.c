@@ -413,6 +413,14 @@ static int hook_failed(og_req *req, const hook_entry *h, const char *why)
 	return -1;
 }
 
+bool ogc_registry_has_hooks(const char *event)
+{
+	for (size_t i = 0; event != NULL && i < nhooks; i++)
+		if (strcmp(hooks[i].event, event) == 0)
+			return true;
+	return false;
+}
+
 int ogc_registry_fire(og_req *req, const char *event, int64_t entity_id, json_t *payload)
 {
 	const og_host_api *host = ogc_host_api();

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -460,6 +461,22 @@ static void send_reply(og_req *req)
 	evbuffer_free(out);
 }
 
+/*
+ * libevent measures the connection's timeout from the time it cached when
+ * this callback began; a handler (an import, a report) that ran longer than
+ * request_timeout_s would have its connection closed before the reply went
+ * out, although the transaction committed.  Re-arm it from now.
+ */
+static void rearm_timeout(og_req *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+
+	if (conn == NULL || ogc_now() - req->started < 1.0)
+		return;
+	event_base_update_cache_time(req->worker->base);
+	evhttp_connection_set_timeout(conn, req->cfg->request_timeout_s);
+}
+
 static void finish_tx(og_req *req)
 {
 	ogc_dberr err;
@@ -609,6 +626,7 @@ void ogc_router_dispatch(struct evhttp_request *ev, void *arg)
 send:
 	if (req.in_tx)
 		finish_tx(&req);
+	rearm_timeout(&req);
 	if (!req.streaming)
 		send_reply(&req);
 	seconds = ogc_now() - req.started;

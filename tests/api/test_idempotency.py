@@ -135,5 +135,23 @@ r = post({"name": "坏键", "grid_id": R.grid_a}, "x" * 201, T["grid_a"])
 fx.check_error(t, r, 400, None, "a key over 200 characters is refused")
 t.eq(count("name = '坏键'"), 0, "and nothing is created")
 
+# --- a CSV import (a body that is not JSON) is told apart by its bytes ------------------------
+def csv_import(text, key):
+    return d.req("POST", "/api/v1/import/residents", raw=text.encode("utf-8"), token=w.tokens["community_e1"],
+                 headers={"Content-Type": "text/csv", "Idempotency-Key": key})
+
+
+CSV1 = "姓名,网格编码\n导入甲,%s\n" % pg.sql("SELECT code FROM core.region WHERE id = %d" % w.r.grid_a)[0][0]
+CSV2 = CSV1 + "导入乙,%s\n" % pg.sql("SELECT code FROM core.region WHERE id = %d" % w.r.grid_a)[0][0]
+r1 = csv_import(CSV1, "imp-1")
+t.status(r1, 200, "a CSV import with a key runs")
+r2 = csv_import(CSV1, "imp-1")
+t.ok(r2.status == 200 and r2.json == r1.json and r2.headers.get("idempotent-replayed") == "true",
+     "the same file with the same key replays the first answer", repr(r2))
+t.eq(count("name = '导入甲'"), 1, "and imports nothing twice")
+r3 = csv_import(CSV2, "imp-1")
+fx.check_error(t, r3, 422, "idempotency_key_reused", "a different file with the same key is a 422")
+t.eq(count("name = '导入乙'"), 0, "and imports nothing")
+
 d.check_log_clean(t)
 t.done()
