@@ -197,4 +197,6 @@ void ogc_audit_register_routes(void)
 	ogc_router_add(NULL, OG_GET, "/api/v1/audit", "audit.read", audit_list,
 	               "Audit log in the caller's scope, newest first "
 	               "(filters: entity, id, user, action)");
+	ogc_router_describe(OG_GET, "/api/v1/audit",
+	                    "{\"parameters\": [{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, \"default\": 50}}, {\"name\": \"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}, \"description\": \"next_cursor of the previous page\"}, {\"name\": \"entity\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}}, {\"name\": \"id\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}, \"description\": \"entity id\"}, {\"name\": \"user\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}, \"description\": \"username or user id\"}, {\"name\": \"action\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}}]}");
 }

@@ -542,8 +542,12 @@ void ogc_auth_register_routes(void)
 	 */
 	ogc_router_add(NULL, OG_POST, "/api/v1/auth/login", OG_PERM_PUBLIC, login_handler,
 	               "Log in with username and password; returns a bearer token");
+	ogc_router_describe(OG_POST, "/api/v1/auth/login",
+	                    "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": {\"type\": \"object\", \"required\": [\"username\", \"password\"], \"properties\": {\"username\": {\"type\": \"string\", \"maxLength\": 256}, \"password\": {\"type\": \"string\", \"maxLength\": 1024}}}}}}}");
 	ogc_router_add(NULL, OG_POST, "/api/v1/auth/logout", OG_PERM_AUTHENTICATED, logout_handler,
 	               "Revoke the bearer token of this request");
+	ogc_router_describe(OG_POST, "/api/v1/auth/logout",
+	                    "{\"requestBody\": null}");
 	ogc_router_add(NULL, OG_GET, "/api/v1/me", OG_PERM_AUTHENTICATED, me_handler,
 	               "The caller: user, role, scope region, district and permissions");
 }

@@ -87,6 +87,8 @@ void ogc_roles_register_routes(void)
 	               "Roles and the permissions each holds");
 	ogc_router_add(NULL, OG_PUT, "/api/v1/roles/{role}/permissions/{code}", "roles.manage",
 	               grant_put, "Grant a permission to a role");
+	ogc_router_describe(OG_PUT, "/api/v1/roles/{role}/permissions/{code}",
+	                    "{\"requestBody\": null}");
 	ogc_router_add(NULL, OG_DELETE, "/api/v1/roles/{role}/permissions/{code}", "roles.manage",
 	               grant_delete, "Revoke a permission from a role");
 }

@@ -83,6 +83,9 @@ static json_t *operation(const ogc_route *r, unsigned method)
 			} else {
 				json_object_update(op, doc);
 			}
+			/* "requestBody": null: the route takes no body. */
+			if (json_is_null(json_object_get(op, "requestBody")))
+				json_object_del(op, "requestBody");
 		}
 	}
 	return op;

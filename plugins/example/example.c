@@ -430,13 +430,25 @@ static const struct {
 	const char *permission;
 	og_handler handler;
 	const char *summary; /* shown in GET /openapi.json */
+	const char *openapi; /* parameters and body schema, merged into it */
 } example_routes[] = {
     {OG_GET, "/api/v1/example/notes", "example.read", example_list,
-     "List the notes of the caller's scope"},
-    {OG_POST, "/api/v1/example/notes", "example.write", example_create, "Create a note"},
-    {OG_GET, "/api/v1/example/notes/{id}", "example.read", example_get, "Read one note"},
+     "List the notes of the caller's scope",
+     "{\"parameters\": [{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": "
+     "\"integer\", \"minimum\": 1, \"maximum\": 500}}, {\"name\": \"cursor\", \"in\": "
+     "\"query\", \"schema\": {\"type\": \"string\"}}]}"},
+    {OG_POST, "/api/v1/example/notes", "example.write", example_create, "Create a note",
+     "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": "
+     "{\"type\": \"object\", \"required\": [\"region_id\", \"body\"], \"properties\": "
+     "{\"region_id\": {\"type\": \"integer\"}, \"body\": {\"type\": \"string\", "
+     "\"minLength\": 1, \"maxLength\": 2000}}}}}}}"},
+    {OG_GET, "/api/v1/example/notes/{id}", "example.read", example_get, "Read one note", NULL},
     {OG_PATCH, "/api/v1/example/notes/{id}", "example.write", example_update,
-     "Change a note's body (send the version you read)"},
+     "Change a note's body (send the version you read)",
+     "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": "
+     "{\"type\": \"object\", \"required\": [\"body\"], \"properties\": {\"version\": "
+     "{\"type\": \"integer\", \"minimum\": 1}, \"body\": {\"type\": \"string\", "
+     "\"minLength\": 1, \"maxLength\": 2000}}}}}}}"},
 };
 
 /* An indicator: one figure per grid, which the core rolls up the region
@@ -493,7 +505,10 @@ static int example_init(og_plugin *self, const og_host_api *host)
 	for (i = 0; i < sizeof(example_routes) / sizeof(example_routes[0]); i++)
 		if (host->register_route(self, example_routes[i].methods, example_routes[i].path,
 		                         example_routes[i].permission, example_routes[i].handler,
-		                         example_routes[i].summary) < 0)
+		                         example_routes[i].summary) < 0 ||
+		    (example_routes[i].openapi != NULL &&
+		     host->describe_route(self, example_routes[i].methods, example_routes[i].path,
+		                          example_routes[i].openapi) < 0))
 			return -1;
 
 	if (host->register_indicator(self, &example_indicator) < 0 ||
