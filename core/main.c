@@ -47,6 +47,8 @@ static void register_core(void)
 	ogc_tags_register_routes();
 	ogc_transfer_register_routes();
 	ogc_changes_register_routes();
+	ogc_reports_register_routes(); /* first: it registers reports.read */
+	ogc_ledgers_register_routes();
 	for (size_t i = 0; i < ogc_core_migrations_count; i++)
 		ogc_migrate_add("core", ogc_core_migrations[i].version, ogc_core_migrations[i].name,
 		                ogc_core_migrations[i].sql);
