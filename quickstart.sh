@@ -313,7 +313,7 @@ cmd_demo() {
   "database": $(json_str "host=$(pq_value "$sock") dbname=onegrid user=postgres"),
   "workers": 2,
   "plugin_dir": $(json_str "$SRC/build/demo/plugins/.libs"),
-  "plugins": ["example", "civil"]
+  "plugins": ["example", "civil", "party", "women", "volunteer"]
 }
 EOF
 	say "wrote $cfg"
