@@ -126,10 +126,9 @@ static void audit_list(og_req *req, const og_host_api *host)
 	const char *entity, *entity_id, *user, *action;
 	char cursor[24], limit[24];
 	const char *params[7];
-	int64_t v, cur;
+	int64_t v, cur, next;
 	int page_limit;
-	json_t *items = NULL, *next = json_null();
-	size_t n;
+	json_t *items = NULL;
 
 	if (c == NULL) {
 		host->reply_error(req, 401, "unauthorized", "missing or malformed bearer token",
@@ -173,23 +172,10 @@ static void audit_list(og_req *req, const og_host_api *host)
 	                     "  ORDER BY a.id DESC LIMIT $7::int) x",
 	                     7, params, &items) < 0)
 		return;
-	if (!json_is_array(items)) {
-		json_decref(items);
-		items = json_array();
-	}
+	next = ogc_util_page_cut(&items, page_limit);
 	if (!host->has_permission(req, "residents.read_sensitive"))
 		mask_sensitive(items);
-	n = json_array_size(items);
-	if (n > (size_t)v) {
-		json_t *last;
-
-		json_array_remove(items, n - 1);
-		last = json_array_get(items, n - 2);
-		snprintf(cursor, sizeof(cursor), "%" JSON_INTEGER_FORMAT,
-		         json_integer_value(json_object_get(last, "id")));
-		next = json_string(cursor);
-	}
-	host->reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+	host->reply_json(req, 200, ogc_util_list(items, next));
 }
 
 void ogc_audit_register_routes(void)

@@ -29,22 +29,6 @@
 #define LIMIT_DEFAULT 500
 #define LIMIT_MAX 5000
 
-/* Masks id_number and phone of a resident record in place. */
-static void mask_resident(json_t *o)
-{
-	char buf[64];
-	const char *v;
-
-	if ((v = json_string_value(json_object_get(o, "id_number"))) != NULL) {
-		ogc_mask_id_number(v, buf, sizeof(buf));
-		json_object_set_new(o, "id_number", json_string(buf));
-	}
-	if ((v = json_string_value(json_object_get(o, "phone"))) != NULL) {
-		ogc_mask_phone(v, buf, sizeof(buf));
-		json_object_set_new(o, "phone", json_string(buf));
-	}
-}
-
 /* A non-negative decimal integer (the cursor may be "0"). */
 static bool parse_seq(const char *s, int64_t *out)
 {
@@ -121,10 +105,9 @@ static void changes_list(og_req *req, const og_host_api *host)
 	const char *since_s = host->query_param(req, "since");
 	const char *limit_s = host->query_param(req, "limit");
 	const char *region = host->query_param(req, "region");
-	const char *scope = ogc_util_scope(req);
 	char *path = NULL;
 	char since_buf[24], limit_buf[24];
-	int64_t since = 0, limit = LIMIT_DEFAULT, last = 0;
+	int64_t since = 0, limit = LIMIT_DEFAULT, last = 0, rid;
 	const char *params[3];
 	PGresult *r;
 	json_t *items;
@@ -140,31 +123,8 @@ static void changes_list(og_req *req, const og_host_api *host)
 		ogc_util_invalid(req, "limit", "limit must be an integer from 1 to 5000");
 		return;
 	}
-	if (region != NULL) {
-		int64_t rid;
-
-		if (!ogc_util_parse_id(region, &rid)) {
-			ogc_util_invalid(req, "region", "region must be a region id");
-			return;
-		}
-		params[0] = region;
-		params[1] = scope;
-		r = ogc_req_exec(req,
-		                 "SELECT path::text FROM core.region WHERE id = $1::bigint "
-		                 "AND ($2 = '' OR path <@ $2::ltree)",
-		                 2, params);
-		if (r == NULL)
-			return;
-		if (PQntuples(r) == 0) {
-			PQclear(r);
-			ogc_req_reply_error(req, 404, "not_found", "no such region in your scope", NULL);
-			return;
-		}
-		path = strdup(PQgetvalue(r, 0, 0));
-		PQclear(r);
-	} else {
-		path = strdup(scope);
-	}
+	if (ogc_regions_filter_path(req, region, &rid, &path) != 0)
+		return;
 
 	snprintf(since_buf, sizeof(since_buf), "%lld", (long long)since);
 	snprintf(limit_buf, sizeof(limit_buf), "%lld", (long long)limit + 1);
@@ -198,7 +158,7 @@ static void changes_list(og_req *req, const og_host_api *host)
 			data = json_null();
 		if (strcmp(entity, "resident") == 0 && json_is_object(data)) {
 			if (!unmasked)
-				mask_resident(data);
+				ogc_residents_mask(data);
 			else if (json_is_string(json_object_get(data, "id_number")) ||
 			         json_is_string(json_object_get(data, "phone")))
 				json_array_append_new(shown, json_integer(strtoll(PQgetvalue(r, i, 2),

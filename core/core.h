@@ -225,6 +225,50 @@ const char *ogc_util_scope(og_req *req);
 void ogc_util_invalid(og_req *req, const char *field, const char *message);
 /* UTF-8 characters in s (not bytes). */
 size_t ogc_util_utf8_len(const char *s);
+/* Integer member key of obj (borrowed, may be NULL); 0 when absent or not
+ * an integer. */
+int64_t ogc_util_json_id(json_t *obj, const char *key);
+/* Is body (borrowed; NULL for no body, allowed when optional) a JSON
+ * object?  false after a 400. */
+bool ogc_util_body_object(og_req *req, json_t *body, bool optional);
+/* s (n bytes) as an ILIKE substring pattern "%s%" with ILIKE's wildcards
+ * and its escape character escaped: new (caller frees), NULL when out of
+ * memory (no reply set). */
+char *ogc_util_like_pattern(const char *s, size_t n);
+/* A list page: *items (stolen; a non-array, NULL included, becomes an
+ * empty array) holds up to limit + 1 rows in page order, the extra one only
+ * saying there is a next page.  Drops it and returns the "id" of the last
+ * row kept (the next cursor), or 0 when this is the last page; *items is
+ * then an array (new, the caller's). */
+int64_t ogc_util_page_cut(json_t **items, int limit);
+
+/* Helpers shared by route modules, defined in the module owning the concept. */
+
+/* residents.c: the API's picture of a resident as SQL, from core.resident
+ * aliased x (tags from one aggregated subquery per row); every place that
+ * shows a resident selects this, so they all show the same record. */
+#define OGC_RESIDENT_JSON_SQL                                                        \
+	"json_build_object('id', x.id, 'name', x.name, 'id_type', x.id_type, "       \
+	"'id_number', x.id_number, 'gender', x.gender, 'birth_date', x.birth_date, " \
+	"'age', date_part('year', age(current_date, x.birth_date))::int, "           \
+	"'ethnicity', x.ethnicity, 'phone', x.phone, "                               \
+	"'residence_status', x.residence_status, "                                   \
+	"'registered_province', x.registered_province, 'grid_id', x.grid_id, "       \
+	"'household_id', x.household_id, 'relation', x.relation, "                   \
+	"'life_status', x.life_status, 'life_status_date', x.life_status_date, "     \
+	"'tags', array(SELECT t.tag FROM core.resident_tag t "                       \
+	"              WHERE t.resident_id = x.id ORDER BY t.tag), "                 \
+	"'version', x.version, 'created_at', x.created_at, 'updated_at', x.updated_at)"
+/* residents.c: masks the id_number and phone of a resident object r
+ * (borrowed, changed in place) when they are strings, as every reply to a
+ * caller without residents.read_sensitive shows them. */
+void ogc_residents_mask(json_t *r);
+/* regions.c: the ltree path of a ?region= filter.  region (borrowed, the
+ * query parameter; NULL when absent) must name a region inside the caller's
+ * scope; absent means the whole scope.  0 with *path new (caller frees) and,
+ * when region is given, *id set; -1 after the reply (422 field "region",
+ * 404 outside the scope, or a database error). */
+int ogc_regions_filter_path(og_req *req, const char *region, int64_t *id, char **path);
 
 /* ------------------------------------------------------------------ */
 /* idempotency.c — Idempotency-Key on POST (called by the router) */

@@ -89,13 +89,6 @@ static const char *id_text(int64_t v, char *buf, size_t n)
 	return buf;
 }
 
-static int64_t json_id(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
 /* A member of obj as a SQL text parameter: a string is borrowed, an
  * integer is printed into buf, null or absent is SQL NULL. */
 static const char *jparam(json_t *obj, const char *key, char *buf, size_t n)
@@ -116,12 +109,7 @@ static const char *jparam(json_t *obj, const char *key, char *buf, size_t n)
 static bool body_object(og_req *req, const og_host_api *host, json_t **body)
 {
 	*body = host->body(req);
-	if (*body != NULL && !json_is_object(*body)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return false;
-	}
-	return true;
+	return ogc_util_body_object(req, *body, true);
 }
 
 /*
@@ -322,7 +310,6 @@ static bool query_kind(og_req *req, const og_host_api *host, const char *const *
 static bool query_pattern(og_req *req, const og_host_api *host, char **out)
 {
 	const char *q = host->query_param(req, "q");
-	char *p;
 
 	*out = NULL;
 	if (q == NULL || *q == '\0')
@@ -331,20 +318,11 @@ static bool query_pattern(og_req *req, const og_host_api *host, char **out)
 		invalid(req, "q", "q must be at most 100 characters");
 		return false;
 	}
-	*out = p = malloc(2 * strlen(q) + 3);
-	if (p == NULL) {
+	*out = ogc_util_like_pattern(q, strlen(q));
+	if (*out == NULL) {
 		internal(req, host);
 		return false;
 	}
-	/* Substring match: escape ILIKE's own wildcards and escape char. */
-	*p++ = '%';
-	for (; *q != '\0'; q++) {
-		if (*q == '%' || *q == '_' || *q == '\\')
-			*p++ = '\\';
-		*p++ = *q;
-	}
-	*p++ = '%';
-	*p = '\0';
 	return true;
 }
 
@@ -352,19 +330,8 @@ static bool query_pattern(og_req *req, const og_host_api *host, char **out)
  * the extra one only says that there is a next page. */
 static void reply_page(og_req *req, const og_host_api *host, json_t *items, int limit)
 {
-	size_t n;
-	int64_t next = 0;
+	int64_t next = ogc_util_page_cut(&items, limit);
 
-	if (!json_is_array(items)) {
-		json_decref(items);
-		items = json_array();
-	}
-	n = json_array_size(items);
-	if (n > (size_t)limit) {
-		while (json_array_size(items) > (size_t)limit)
-			json_array_remove(items, json_array_size(items) - 1);
-		next = json_id(json_array_get(items, (size_t)limit - 1), "id");
-	}
 	host->reply_json(req, 200, ogc_util_list(items, next));
 }
 
@@ -473,6 +440,61 @@ static int same_grid_only(og_req *req, json_t *body, int64_t grid_id, const char
 	return -1;
 }
 
+/*
+ * The start of a PATCH of a `what` ("building", "household"): loads row id
+ * locked through sql_lock, checks the version the client read and that the
+ * body keeps the row's grid (grid_why says why otherwise), and merges patch
+ * (borrowed) into a copy of the row.  0 with *before and *merged new; -1
+ * after the reply (the caller frees *before and *merged, NULL or not).
+ */
+static int patch_begin(og_req *req, const og_host_api *host, const char *sql_lock,
+                       const char *what, int64_t id, int64_t version, json_t *body,
+                       json_t *patch, const char *grid_why, json_t **before, json_t **merged)
+{
+	if (load_row(req, host, sql_lock, id, what, before) != 1)
+		return -1;
+	if (ogc_util_json_id(*before, "version") != version) {
+		version_conflict(req, host, what);
+		return -1;
+	}
+	if (same_grid_only(req, body, ogc_util_json_id(*before, "grid_id"), grid_why) != 0)
+		return -1;
+	*merged = json_deep_copy(*before);
+	if (*merged == NULL) {
+		internal(req, host);
+		return -1;
+	}
+	json_object_update(*merged, patch);
+	return 0;
+}
+
+/*
+ * The end of a create (before NULL) or a PATCH of a `what` after its INSERT
+ * or UPDATE ... RETURNING gave n >= 0 rows into *after.  No row: an
+ * internal error for a create, for a PATCH the version moved on (409).
+ * Else the audit row (before borrowed) and the reply (201 or 200), which
+ * steals *after (set to NULL).  The reply is set either way.
+ */
+static void write_end(og_req *req, const og_host_api *host, const char *what, json_t *before,
+                      int n, json_t **after)
+{
+	char sid[24];
+
+	if (n == 0) {
+		if (before == NULL)
+			internal(req, host);
+		else
+			version_conflict(req, host, what);
+		return;
+	}
+	id_text(ogc_util_json_id(*after, "id"), sid, sizeof(sid));
+	if (ogc_audit_write(req, before == NULL ? "create" : "update", what, sid,
+	                    ogc_util_json_id(*after, "grid_id"), before, *after) != 0)
+		return;
+	host->reply_json(req, before == NULL ? 201 : 200, *after);
+	*after = NULL; /* stolen */
+}
+
 /* ------------------------------------------------------------------ */
 /* buildings */
 
@@ -507,7 +529,7 @@ static int take_building(og_req *req, json_t *body, json_t *out)
  */
 static int check_parent(og_req *req, const og_host_api *host, json_t *b, int64_t self_id)
 {
-	int64_t parent = json_id(b, "parent_id");
+	int64_t parent = ogc_util_json_id(b, "parent_id");
 	char sp[24];
 	const char *params[1] = {id_text(parent, sp, sizeof(sp))};
 	const char *kind = json_string_value(json_object_get(b, "kind"));
@@ -528,7 +550,8 @@ static int check_parent(og_req *req, const og_host_api *host, json_t *b, int64_t
 	                params);
 	if (r == NULL)
 		return -1;
-	if (host->result_rows(r) == 0 || host->result_int64(r, 0, 0) != json_id(b, "grid_id")) {
+	if (host->result_rows(r) == 0 ||
+	    host->result_int64(r, 0, 0) != ogc_util_json_id(b, "grid_id")) {
 		invalid(req, "parent_id", "no such courtyard in this grid");
 		rc = -1;
 	} else if (strcmp(host->result_text(r, 0, 1), "courtyard") != 0) {
@@ -607,7 +630,7 @@ static void buildings_get(og_req *req, const og_host_api *host)
 static void buildings_create(og_req *req, const og_host_api *host)
 {
 	json_t *body, *v = json_object(), *after = NULL;
-	char b0[24], b1[24], b2[24], b3[24], sid[24];
+	char b0[24], b1[24], b2[24], b3[24];
 	const char *params[7];
 	int n;
 
@@ -615,7 +638,7 @@ static void buildings_create(og_req *req, const og_host_api *host)
 		goto out;
 	if (take_id(req, body, v, "grid_id", false) < 0 || take_building(req, body, v) < 0)
 		goto out;
-	if (json_id(v, "grid_id") == 0) {
+	if (ogc_util_json_id(v, "grid_id") == 0) {
 		invalid(req, "grid_id", "grid_id is required");
 		goto out;
 	}
@@ -625,7 +648,7 @@ static void buildings_create(og_req *req, const og_host_api *host)
 	}
 	if (json_object_get(v, "kind") == NULL)
 		json_object_set_new(v, "kind", json_string("building"));
-	if (check_grid(req, host, json_id(v, "grid_id"), "grid_id") != 0 ||
+	if (check_grid(req, host, ogc_util_json_id(v, "grid_id"), "grid_id") != 0 ||
 	    check_parent(req, host, v, 0) != 0)
 		goto out;
 
@@ -642,20 +665,10 @@ static void buildings_create(og_req *req, const og_host_api *host)
 	                     "VALUES ($1::bigint, $2, $3::bigint, $4, $5, $6::int, $7::int) "
 	                     "RETURNING " BUILDING_JSON,
 	                     7, params, &after);
-	if (n < 0) {
+	if (n < 0)
 		building_failed(req, host);
-		goto out;
-	}
-	if (n == 0) {
-		internal(req, host);
-		goto out;
-	}
-	id_text(json_id(after, "id"), sid, sizeof(sid));
-	if (ogc_audit_write(req, "create", "building", sid, json_id(after, "grid_id"), NULL,
-	                    after) != 0)
-		goto out;
-	host->reply_json(req, 201, after);
-	after = NULL; /* stolen */
+	else
+		write_end(req, host, "building", NULL, n, &after);
 out:
 	json_decref(v);
 	json_decref(after);
@@ -674,21 +687,10 @@ static void buildings_patch(og_req *req, const og_host_api *host)
 		goto out;
 	if (host->client_version(req, body, &version) != 0 || take_building(req, body, patch) < 0)
 		goto out;
-	if (load_row(req, host, sql_building_lock, id, "building", &before) != 1)
+	if (patch_begin(req, host, sql_building_lock, "building", id, version, body, patch,
+	                "a building cannot change grid; move its households instead", &before,
+	                &merged) != 0)
 		goto out;
-	if (json_id(before, "version") != version) {
-		version_conflict(req, host, "building");
-		goto out;
-	}
-	if (same_grid_only(req, body, json_id(before, "grid_id"),
-	                   "a building cannot change grid; move its households instead") != 0)
-		goto out;
-	merged = json_deep_copy(before);
-	if (merged == NULL) {
-		internal(req, host);
-		goto out;
-	}
-	json_object_update(merged, patch);
 	if (check_parent(req, host, merged, id) != 0)
 		goto out;
 	/* A courtyard with buildings in it stays a courtyard. */
@@ -726,19 +728,10 @@ static void buildings_patch(og_req *req, const og_host_api *host)
 	                     "WHERE b.id = $1::bigint AND b.version = $8::int "
 	                     "RETURNING " BUILDING_JSON,
 	                     8, params, &after);
-	if (n < 0) {
+	if (n < 0)
 		building_failed(req, host);
-		goto out;
-	}
-	if (n == 0) {
-		version_conflict(req, host, "building");
-		goto out;
-	}
-	if (ogc_audit_write(req, "update", "building", sid, json_id(after, "grid_id"), before,
-	                    after) != 0)
-		goto out;
-	host->reply_json(req, 200, after);
-	after = NULL; /* stolen */
+	else
+		write_end(req, host, "building", before, n, &after);
 out:
 	json_decref(before);
 	json_decref(patch);
@@ -785,7 +778,8 @@ static int check_address(og_req *req, json_t *h)
 {
 	const char *a = json_string_value(json_object_get(h, "address"));
 
-	if (json_id(h, "building_id") == 0 && (a == NULL || a[strspn(a, " \t\r\n")] == '\0')) {
+	if (ogc_util_json_id(h, "building_id") == 0 &&
+	    (a == NULL || a[strspn(a, " \t\r\n")] == '\0')) {
 		invalid(req, "address", "address is required when there is no building_id");
 		return -1;
 	}
@@ -882,7 +876,7 @@ static void households_get(og_req *req, const og_host_api *host)
 static void households_create(og_req *req, const og_host_api *host)
 {
 	json_t *body, *v = json_object(), *after = NULL, *head;
-	char b0[24], b1[24], sid[24];
+	char b0[24], b1[24];
 	const char *params[7];
 	int n;
 
@@ -890,7 +884,7 @@ static void households_create(og_req *req, const og_host_api *host)
 		goto out;
 	if (take_id(req, body, v, "grid_id", false) < 0 || take_household(req, body, v) < 0)
 		goto out;
-	if (json_id(v, "grid_id") == 0) {
+	if (ogc_util_json_id(v, "grid_id") == 0) {
 		invalid(req, "grid_id", "grid_id is required");
 		goto out;
 	}
@@ -908,10 +902,11 @@ static void households_create(og_req *req, const og_host_api *host)
 		goto out;
 	}
 	if (check_address(req, v) != 0 ||
-	    check_grid(req, host, json_id(v, "grid_id"), "grid_id") != 0)
+	    check_grid(req, host, ogc_util_json_id(v, "grid_id"), "grid_id") != 0)
 		goto out;
-	if (json_id(v, "building_id") != 0 &&
-	    check_building_in_grid(req, host, json_id(v, "building_id"), json_id(v, "grid_id")))
+	if (ogc_util_json_id(v, "building_id") != 0 &&
+	    check_building_in_grid(req, host, ogc_util_json_id(v, "building_id"),
+	                           ogc_util_json_id(v, "grid_id")))
 		goto out;
 
 	params[0] = jparam(v, "grid_id", b0, sizeof(b0));
@@ -928,18 +923,8 @@ static void households_create(og_req *req, const og_host_api *host)
 	        "VALUES ($1::bigint, $2::bigint, $3, $4, $5, $6, $7) "
 	        "RETURNING " HOUSEHOLD_JSON,
 	        7, params, &after);
-	if (n < 0)
-		goto out;
-	if (n == 0) {
-		internal(req, host);
-		goto out;
-	}
-	id_text(json_id(after, "id"), sid, sizeof(sid));
-	if (ogc_audit_write(req, "create", "household", sid, json_id(after, "grid_id"), NULL,
-	                    after) != 0)
-		goto out;
-	host->reply_json(req, 201, after);
-	after = NULL; /* stolen */
+	if (n >= 0)
+		write_end(req, host, "household", NULL, n, &after);
 out:
 	json_decref(v);
 	json_decref(after);
@@ -987,30 +972,19 @@ static void households_patch(og_req *req, const og_host_api *host)
 	    take_household(req, body, patch) < 0 ||
 	    take_id(req, body, patch, "head_resident_id", true) < 0)
 		goto out;
-	if (load_row(req, host, sql_household_lock, id, "household", &before) != 1)
+	if (patch_begin(req, host, sql_household_lock, "household", id, version, body, patch,
+	                "a household changes grid only by a move: "
+	                "POST /api/v1/households/{id}/move",
+	                &before, &merged) != 0)
 		goto out;
-	if (json_id(before, "version") != version) {
-		version_conflict(req, host, "household");
-		goto out;
-	}
-	if (same_grid_only(req, body, json_id(before, "grid_id"),
-	                   "a household changes grid only by a move: "
-	                   "POST /api/v1/households/{id}/move") != 0)
-		goto out;
-	merged = json_deep_copy(before);
-	if (merged == NULL) {
-		internal(req, host);
-		goto out;
-	}
-	json_object_update(merged, patch);
 	if (check_address(req, merged) != 0)
 		goto out;
-	building = json_id(patch, "building_id");
-	if (building != 0 && building != json_id(before, "building_id") &&
-	    check_building_in_grid(req, host, building, json_id(before, "grid_id")) != 0)
+	building = ogc_util_json_id(patch, "building_id");
+	if (building != 0 && building != ogc_util_json_id(before, "building_id") &&
+	    check_building_in_grid(req, host, building, ogc_util_json_id(before, "grid_id")) != 0)
 		goto out;
-	if (json_id(patch, "head_resident_id") != 0 &&
-	    check_head(req, host, json_id(patch, "head_resident_id"), id) != 0)
+	if (ogc_util_json_id(patch, "head_resident_id") != 0 &&
+	    check_head(req, host, ogc_util_json_id(patch, "head_resident_id"), id) != 0)
 		goto out;
 
 	params[0] = id_text(id, sid, sizeof(sid));
@@ -1030,17 +1004,8 @@ static void households_patch(og_req *req, const og_host_api *host)
 	                     "WHERE h.id = $1::bigint AND h.version = $9::int "
 	                     "RETURNING " HOUSEHOLD_JSON,
 	                     9, params, &after);
-	if (n < 0)
-		goto out;
-	if (n == 0) {
-		version_conflict(req, host, "household");
-		goto out;
-	}
-	if (ogc_audit_write(req, "update", "household", sid, json_id(after, "grid_id"), before,
-	                    after) != 0)
-		goto out;
-	host->reply_json(req, 200, after);
-	after = NULL; /* stolen */
+	if (n >= 0)
+		write_end(req, host, "household", before, n, &after);
 out:
 	json_decref(before);
 	json_decref(patch);
@@ -1097,7 +1062,7 @@ static void households_move(og_req *req, const og_host_api *host)
 	    take_id(req, body, v, "grid_id", false) < 0 || take_address(req, body, v) < 0 ||
 	    take_text(req, body, v, "reason", 0, REASON_MAX, T_NULLABLE) < 0)
 		goto out;
-	if (json_id(v, "grid_id") == 0) {
+	if (ogc_util_json_id(v, "grid_id") == 0) {
 		invalid(req, "grid_id",
 		        "grid_id (the grid moved to; the current one for an address-only move) "
 		        "is required");
@@ -1126,16 +1091,16 @@ static void households_move(og_req *req, const og_host_api *host)
 	/* The household (so its source grid) must be in the caller's scope. */
 	if (load_row(req, host, sql_household_lock, id, "household", &before) != 1)
 		goto out;
-	if (json_id(before, "version") != version) {
+	if (ogc_util_json_id(before, "version") != version) {
 		version_conflict(req, host, "household");
 		goto out;
 	}
-	from_grid = json_id(before, "grid_id");
-	to_grid = json_id(v, "grid_id");
+	from_grid = ogc_util_json_id(before, "grid_id");
+	to_grid = ogc_util_json_id(v, "grid_id");
 	if (check_grid(req, host, to_grid, "grid_id") != 0)
 		goto out;
-	if (json_id(v, "building_id") != 0 &&
-	    check_building_in_grid(req, host, json_id(v, "building_id"), to_grid) != 0)
+	if (ogc_util_json_id(v, "building_id") != 0 &&
+	    check_building_in_grid(req, host, ogc_util_json_id(v, "building_id"), to_grid) != 0)
 		goto out;
 
 	/* 1. The move record, with the address before and after. */
@@ -1188,7 +1153,7 @@ static void households_move(og_req *req, const og_host_api *host)
 	 * one INSERT ... SELECT, however many members there are.  Members who
 	 * moved out or died move too: a resident's grid is its household's
 	 * grid whenever it has one. */
-	id_text(json_id(move, "id"), smove, sizeof(smove));
+	id_text(ogc_util_json_id(move, "id"), smove, sizeof(smove));
 	{
 		char sfrom[24];
 		const char *mp[6];

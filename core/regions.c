@@ -26,6 +26,9 @@
  *     database's foreign keys decide, so a plugin table that references
  *     core.region is covered without this file knowing it.
  *
+ * Also here, for the other route modules: turning a ?region= filter into
+ * the ltree path of a region in the caller's scope (ogc_regions_filter_path).
+ *
  * Not here: the change feed (triggers on core.region write it), users'
  * scope regions (users.c), and residents, households and buildings (their
  * own files).
@@ -142,16 +145,6 @@ static void today(char out[11])
 static void not_found(og_req *req, const og_host_api *host)
 {
 	host->reply_error(req, 404, "not_found", "no such region", NULL);
-}
-
-static bool body_object(og_req *req, const og_host_api *host, json_t *body)
-{
-	if (!json_is_object(body)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return false;
-	}
-	return true;
 }
 
 /* A string member: 0 absent, 1 present (*out borrowed; NULL for JSON null
@@ -425,18 +418,8 @@ static int include_closed(og_req *req, const og_host_api *host)
  * a surplus row means there is a next page. */
 static void reply_page(og_req *req, const og_host_api *host, json_t *items, int limit)
 {
-	int64_t next = 0;
-	size_t n;
+	int64_t next = ogc_util_page_cut(&items, limit);
 
-	if (!json_is_array(items)) {
-		json_decref(items);
-		items = json_array();
-	}
-	n = json_array_size(items);
-	if (n > (size_t)limit) {
-		json_array_remove(items, n - 1);
-		next = json_integer_value(json_object_get(json_array_get(items, n - 2), "id"));
-	}
 	host->reply_json(req, 200, ogc_util_list(items, next));
 }
 
@@ -479,27 +462,16 @@ static void regions_list(og_req *req, const og_host_api *host)
 		return;
 	q = host->query_param(req, "q");
 	if (q != NULL && *q != '\0') {
-		char *p;
-
 		if (ogc_util_utf8_len(q) > Q_MAX_CHARS) {
 			ogc_util_invalid(req, "q", "q must be at most 50 characters");
 			return;
 		}
-		/* Substring match: escape ILIKE's wildcards and its escape char. */
-		pattern = malloc(2 * strlen(q) + 3);
+		/* Substring match on the name. */
+		pattern = ogc_util_like_pattern(q, strlen(q));
 		if (pattern == NULL) {
 			host->reply_error(req, 500, "internal", "out of memory", NULL);
 			return;
 		}
-		p = pattern;
-		*p++ = '%';
-		for (; *q != '\0'; q++) {
-			if (*q == '%' || *q == '_' || *q == '\\')
-				*p++ = '\\';
-			*p++ = *q;
-		}
-		*p++ = '%';
-		*p = '\0';
 	}
 	fmt_id(scursor, sizeof(scursor), cursor);
 	snprintf(slimit, sizeof(slimit), "%d", limit + 1);
@@ -526,6 +498,39 @@ static void regions_list(og_req *req, const og_host_api *host)
 	if (rc < 0)
 		return;
 	reply_page(req, host, items, limit);
+}
+
+/* ------------------------------------------------------------------ */
+/* ?region= of other modules' lists and exports */
+
+int ogc_regions_filter_path(og_req *req, const char *region, int64_t *id, char **path)
+{
+	const char *params[2] = {region, ogc_util_scope(req)};
+	PGresult *r;
+
+	if (region == NULL) {
+		*path = strdup(params[1]);
+		return 0;
+	}
+	*path = NULL;
+	if (!ogc_util_parse_id(region, id)) {
+		ogc_util_invalid(req, "region", "region must be a region id");
+		return -1;
+	}
+	r = ogc_req_exec(req,
+	                 "SELECT path::text FROM core.region WHERE id = $1::bigint "
+	                 "AND ($2 = '' OR path <@ $2::ltree)",
+	                 2, params);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		ogc_req_reply_error(req, 404, "not_found", "no such region in your scope", NULL);
+		return -1;
+	}
+	*path = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -713,7 +718,7 @@ static void regions_create(og_req *req, const og_host_api *host)
 	int64_t parent_id, new_id;
 	int lvl, n;
 
-	if (c == NULL || !body_object(req, host, body))
+	if (c == NULL || !ogc_util_body_object(req, body, false))
 		return;
 	if (string_member(req, body, "level", false, &level) < 0)
 		return;
@@ -945,7 +950,8 @@ static void regions_patch(og_req *req, const og_host_api *host)
 	bool moving, recode, closing, reopening;
 	int n;
 
-	if (!body_object(req, host, body) || host->client_version(req, body, &version) != 0)
+	if (!ogc_util_body_object(req, body, false) ||
+	    host->client_version(req, body, &version) != 0)
 		return;
 	if (read_patch(req, body, &p) != 0)
 		return;

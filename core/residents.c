@@ -1,7 +1,10 @@
 /*
  * core/residents.c — residents of the shared model: the one validation of a
- * resident's fields (also used by the bulk import), and the routes that
- * register, read, change, search residents and record their life events.
+ * resident's fields (also used by the bulk import), the one masking of a
+ * resident's ID number and phone (also used by the change feed and the
+ * export; the SQL picture of a resident they all select is
+ * OGC_RESIDENT_JSON_SQL in core.h), and the routes that register, read,
+ * change, search residents and record their life events.
  *
  * Rules kept here: every field is checked and normalised in one pure
  * function (ogc_residents_validate), so an 18-character ID number fixes the
@@ -39,21 +42,6 @@
 #define AGE_MAX 150
 #define EARLIEST_YEAR 1850 /* as idnumber.c: the standard's own example is born 1880 */
 #define SENSITIVE "residents.read_sensitive"
-
-/* The API's picture of a resident, from core.resident x.  Tags come from
- * one aggregated subquery per row of the same statement. */
-#define RESIDENT_JSON                                                                \
-	"json_build_object('id', x.id, 'name', x.name, 'id_type', x.id_type, "       \
-	"'id_number', x.id_number, 'gender', x.gender, 'birth_date', x.birth_date, " \
-	"'age', date_part('year', age(current_date, x.birth_date))::int, "           \
-	"'ethnicity', x.ethnicity, 'phone', x.phone, "                               \
-	"'residence_status', x.residence_status, "                                   \
-	"'registered_province', x.registered_province, 'grid_id', x.grid_id, "       \
-	"'household_id', x.household_id, 'relation', x.relation, "                   \
-	"'life_status', x.life_status, 'life_status_date', x.life_status_date, "     \
-	"'tags', array(SELECT t.tag FROM core.resident_tag t "                       \
-	"              WHERE t.resident_id = x.id ORDER BY t.tag), "                 \
-	"'version', x.version, 'created_at', x.created_at, 'updated_at', x.updated_at)"
 
 /* Columns a client writes, in the order errors are looked for. */
 #define WRITABLE_COLUMNS                                                   \
@@ -590,23 +578,6 @@ static void id_text(int64_t v, char buf[24])
 	snprintf(buf, 24, "%lld", (long long)v);
 }
 
-static int64_t json_id(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
-static bool body_object(og_req *req, const og_host_api *host, json_t *body)
-{
-	if (!json_is_object(body)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return false;
-	}
-	return true;
-}
-
 static void not_found(og_req *req, const og_host_api *host)
 {
 	host->reply_error(req, 404, "not_found", "no such resident", NULL);
@@ -637,7 +608,7 @@ static void mask_value(json_t *obj, const char *key, bool phone)
 	json_object_set_new(obj, key, json_string(buf));
 }
 
-static void mask_resident(json_t *r)
+void ogc_residents_mask(json_t *r)
 {
 	mask_value(r, "id_number", false);
 	mask_value(r, "phone", true);
@@ -656,12 +627,12 @@ static int load_resident(og_req *req, const og_host_api *host, int64_t id, bool 
 
 	id_text(id, sid);
 	n = host->query_json(req,
-	                     lock ? "SELECT " RESIDENT_JSON " FROM core.resident x "
+	                     lock ? "SELECT " OGC_RESIDENT_JSON_SQL " FROM core.resident x "
 	                            "JOIN core.region g ON g.id = x.grid_id "
 	                            "WHERE x.id = $1::bigint "
 	                            "  AND ($2::text = '' OR g.path <@ $2::text::ltree) "
 	                            "FOR UPDATE OF x"
-	                          : "SELECT " RESIDENT_JSON " FROM core.resident x "
+	                          : "SELECT " OGC_RESIDENT_JSON_SQL " FROM core.resident x "
 	                            "JOIN core.region g ON g.id = x.grid_id "
 	                            "WHERE x.id = $1::bigint "
 	                            "  AND ($2::text = '' OR g.path <@ $2::text::ltree)",
@@ -791,14 +762,14 @@ static void residents_create(og_req *req, const og_host_api *host)
 	char *text;
 	int n;
 
-	if (!body_object(req, host, body))
+	if (!ogc_util_body_object(req, body, false))
 		return;
 	if (ogc_residents_validate(body, false, &norm, &field, why, sizeof(why)) != 0) {
 		ogc_util_invalid(req, field, why);
 		return;
 	}
-	grid = json_id(norm, "grid_id");
-	hh = json_id(norm, "household_id");
+	grid = ogc_util_json_id(norm, "grid_id");
+	hh = ogc_util_json_id(norm, "household_id");
 	if (check_grid(req, host, grid) != 0)
 		goto out;
 	if (hh > 0) {
@@ -820,7 +791,7 @@ static void residents_create(og_req *req, const og_host_api *host)
 	                     "  json_populate_record(NULL::core.resident, $1::json) "
 	                     "  ON CONFLICT (id_number) WHERE id_number IS NOT NULL DO NOTHING "
 	                     "  RETURNING *) "
-	                     "SELECT " RESIDENT_JSON " FROM x",
+	                     "SELECT " OGC_RESIDENT_JSON_SQL " FROM x",
 	                     1, params, &res);
 	free(text);
 	if (n < 0)
@@ -830,13 +801,13 @@ static void residents_create(og_req *req, const og_host_api *host)
 		                0);
 		goto out;
 	}
-	id_text(json_id(res, "id"), sid);
+	id_text(ogc_util_json_id(res, "id"), sid);
 	if (host->audit(req, "create", "resident", sid, grid, NULL, res) != 0)
 		goto out;
-	if (host->fire(req, "resident.created", json_id(res, "id"), res) != 0)
+	if (host->fire(req, "resident.created", ogc_util_json_id(res, "id"), res) != 0)
 		goto out;
 	if (!may_see_sensitive(req, host))
-		mask_resident(res);
+		ogc_residents_mask(res);
 	host->reply_json(req, 201, res);
 	res = NULL; /* stolen */
 out:
@@ -858,7 +829,7 @@ static void residents_get(og_req *req, const og_host_api *host)
 	if (load_resident(req, host, id, false, &res) != 1)
 		return;
 	if (!may_see_sensitive(req, host)) {
-		mask_resident(res);
+		ogc_residents_mask(res);
 	} else if (shows_sensitive(res)) {
 		json_t *what = json_array();
 
@@ -868,7 +839,7 @@ static void residents_get(og_req *req, const og_host_api *host)
 			json_array_append_new(what, json_string("phone"));
 		id_text(id, sid);
 		what = json_pack("{s:o}", "fields", what);
-		if (audit_sensitive(req, host, sid, json_id(res, "grid_id"), what) != 0) {
+		if (audit_sensitive(req, host, sid, ogc_util_json_id(res, "grid_id"), what) != 0) {
 			json_decref(what);
 			json_decref(res);
 			return;
@@ -965,8 +936,10 @@ static int merge_patch(og_req *req, json_t *stored, json_t *p, json_t **out)
 static int patch_placement(og_req *req, const og_host_api *host, json_t *stored, json_t *p,
                            json_t *row)
 {
-	int64_t sgrid = json_id(stored, "grid_id"), shh = json_id(stored, "household_id");
-	int64_t grid = json_id(row, "grid_id"), hh = json_id(row, "household_id"), hgrid;
+	int64_t sgrid = ogc_util_json_id(stored, "grid_id");
+	int64_t shh = ogc_util_json_id(stored, "household_id");
+	int64_t grid = ogc_util_json_id(row, "grid_id");
+	int64_t hh = ogc_util_json_id(row, "household_id"), hgrid;
 
 	if (json_object_get(p, "household_id") != NULL && hh > 0 && hh != shh) {
 		if (household_grid(req, host, hh, "household_id", &hgrid) != 0)
@@ -1021,13 +994,13 @@ static void residents_patch(og_req *req, const og_host_api *host)
 
 	if (host->path_id(req, "id", &id) != 0)
 		return;
-	if (!body_object(req, host, body))
+	if (!ogc_util_body_object(req, body, false))
 		return;
 	if (host->client_version(req, body, &version) != 0)
 		return;
 	if (load_resident(req, host, id, true, &stored) != 1)
 		return;
-	if (json_id(stored, "version") != version) {
+	if (ogc_util_json_id(stored, "version") != version) {
 		host->reply_error(req, 409, "version_conflict",
 		                  "the resident was changed since you read it; reload and retry",
 		                  "version");
@@ -1046,7 +1019,7 @@ static void residents_patch(og_req *req, const og_host_api *host)
 	if (!row_changed(stored, row)) {
 		/* Nothing to write: no new version, no audit row, no hook. */
 		if (!may_see_sensitive(req, host))
-			mask_resident(stored);
+			ogc_residents_mask(stored);
 		host->reply_json(req, 200, stored);
 		stored = NULL;
 		goto out;
@@ -1086,7 +1059,7 @@ static void residents_patch(og_req *req, const og_host_api *host)
 	                     "   json_populate_record(NULL::core.resident, $3::json)), "
 	                     "  version = r.version + 1, updated_at = now() "
 	                     "  WHERE r.id = $1::bigint AND r.version = $2::int RETURNING r.*) "
-	                     "SELECT " RESIDENT_JSON " FROM x",
+	                     "SELECT " OGC_RESIDENT_JSON_SQL " FROM x",
 	                     3, params, &res);
 	free(text);
 	if (n < 0) {
@@ -1104,12 +1077,13 @@ static void residents_patch(og_req *req, const og_host_api *host)
 		                  "version");
 		goto out;
 	}
-	if (host->audit(req, "update", "resident", sid, json_id(res, "grid_id"), stored, res) != 0)
+	if (host->audit(req, "update", "resident", sid, ogc_util_json_id(res, "grid_id"), stored,
+	                res) != 0)
 		goto out;
 	if (host->fire(req, "resident.updated", id, res) != 0)
 		goto out;
 	if (!may_see_sensitive(req, host))
-		mask_resident(res);
+		ogc_residents_mask(res);
 	host->reply_json(req, 200, res);
 	res = NULL; /* stolen */
 out:
@@ -1236,13 +1210,13 @@ static void residents_event(og_req *req, const og_host_api *host)
 
 	if (host->path_id(req, "id", &id) != 0)
 		return;
-	if (!body_object(req, host, body))
+	if (!ogc_util_body_object(req, body, false))
 		return;
 	if (read_event(req, body, &e) != 0)
 		return;
 	if (load_resident(req, host, id, true, &before) != 1)
 		goto out;
-	if (e.version > 0 && json_id(before, "version") != e.version) {
+	if (e.version > 0 && ogc_util_json_id(before, "version") != e.version) {
 		host->reply_error(req, 409, "version_conflict",
 		                  "the resident was changed since you read it; reload and retry",
 		                  "version");
@@ -1268,7 +1242,7 @@ static void residents_event(og_req *req, const og_host_api *host)
 		goto out;
 	}
 	if (e.has_household) {
-		if (e.household_id == json_id(before, "household_id")) {
+		if (e.household_id == ogc_util_json_id(before, "household_id")) {
 			ogc_util_invalid(req, "household_id",
 			                 "the resident is already in this household");
 			goto out;
@@ -1276,7 +1250,7 @@ static void residents_event(og_req *req, const og_host_api *host)
 		if (e.household_id > 0 &&
 		    household_grid(req, host, e.household_id, "household_id", &grid) != 0)
 			goto out;
-		if (grid > 0 && grid != json_id(before, "grid_id") &&
+		if (grid > 0 && grid != ogc_util_json_id(before, "grid_id") &&
 		    check_grid(req, host, grid) != 0)
 			goto out;
 		/* The move itself goes into the event's details. */
@@ -1286,7 +1260,7 @@ static void residents_event(og_req *req, const og_host_api *host)
 		json_object_set_new(details, "to_household_id",
 		                    e.household_id > 0 ? json_integer(e.household_id)
 		                                       : json_null());
-		if (grid > 0 && grid != json_id(before, "grid_id")) {
+		if (grid > 0 && grid != ogc_util_json_id(before, "grid_id")) {
 			json_object_set(details, "from_grid_id",
 			                json_object_get(before, "grid_id"));
 			json_object_set_new(details, "to_grid_id", json_integer(grid));
@@ -1342,7 +1316,7 @@ static void residents_event(og_req *req, const og_host_api *host)
 	        "  relation = CASE WHEN $7::boolean THEN $8::text ELSE r.relation END, "
 	        "  version = r.version + 1, updated_at = now() "
 	        "  WHERE r.id = $1::bigint RETURNING r.*) "
-	        "SELECT " RESIDENT_JSON " FROM x",
+	        "SELECT " OGC_RESIDENT_JSON_SQL " FROM x",
 	        8, params, &res);
 	if (n != 1) {
 		if (n == 0)
@@ -1350,7 +1324,7 @@ static void residents_event(og_req *req, const og_host_api *host)
 		goto out;
 	}
 	audit_after = json_pack("{s:O, s:O}", "event", event, "resident", res);
-	n = host->audit(req, "event", "resident", sid, json_id(res, "grid_id"), before,
+	n = host->audit(req, "event", "resident", sid, ogc_util_json_id(res, "grid_id"), before,
 	                audit_after);
 	json_decref(audit_after);
 	if (n != 0)
@@ -1361,7 +1335,7 @@ static void residents_event(og_req *req, const og_host_api *host)
 	if (host->fire(req, fire, id, res) != 0)
 		goto out;
 	if (!may_see_sensitive(req, host))
-		mask_resident(res);
+		ogc_residents_mask(res);
 	host->reply_json(req, 201, json_pack("{s:O, s:O}", "event", event, "resident", res));
 out:
 	free(dtext);
@@ -1442,7 +1416,7 @@ static void residents_history(og_req *req, const og_host_api *host)
 	if (shown) {
 		json_t *what = json_pack("{s:[s]}", "fields", "history");
 
-		if (audit_sensitive(req, host, sid, json_id(res, "grid_id"), what) != 0) {
+		if (audit_sensitive(req, host, sid, ogc_util_json_id(res, "grid_id"), what) != 0) {
 			json_decref(what);
 			goto out;
 		}
@@ -1536,7 +1510,7 @@ static bool looks_like_other_id(const char *s, size_t n)
 /* Search terms of q: exactly one of *id (an ID number), *phone or
  * *pattern (ILIKE, % and _ escaped) is set, plus *other_id for a q that
  * might be a foreign number.  Strings are new (free them).  0, or -1
- * after a 422. */
+ * after a 422 (or a 500 when out of memory). */
 static int read_q(og_req *req, const og_host_api *host, char **id, char **phone, char **pattern,
                   char **other_id)
 {
@@ -1579,16 +1553,13 @@ static int read_q(og_req *req, const og_host_api *host, char **id, char **phone,
 			if (*p >= 'a' && *p <= 'z')
 				*p = (char)(*p - 'a' + 'A');
 	}
-	*pattern = malloc(2 * n + 3);
-	p = *pattern;
-	*p++ = '%';
-	for (size_t i = 0; i < n; i++) {
-		if (buf[i] == '%' || buf[i] == '_' || buf[i] == '\\')
-			*p++ = '\\';
-		*p++ = buf[i];
+	*pattern = ogc_util_like_pattern(buf, n);
+	if (*pattern == NULL) {
+		free(*other_id);
+		*other_id = NULL;
+		host->reply_error(req, 500, "internal", "out of memory", NULL);
+		return -1;
 	}
-	*p++ = '%';
-	*p = '\0';
 	return 0;
 }
 
@@ -1601,7 +1572,6 @@ static void residents_list(og_req *req, const og_host_api *host)
 	int64_t cursor, region = 0, hh = 0;
 	int limit, age_min = -1, age_max = -1, rc_region, rc_hh, rc;
 	bool sensitive;
-	size_t n;
 
 	/* An unknown parameter is a typo that would silently widen the list. */
 	for (struct evkeyval *kv = req->query.tqh_first; kv != NULL; kv = kv->next.tqe_next) {
@@ -1685,7 +1655,7 @@ static void residents_list(og_req *req, const og_host_api *host)
 	        "  'tag_ok', $6::text IS NULL OR EXISTS (SELECT 1 FROM core.tag WHERE code = "
 	        "$6::text), "
 	        "  'items', coalesce((SELECT json_agg(s.j ORDER BY s.id) FROM ("
-	        "    SELECT x.id, " RESIDENT_JSON " AS j "
+	        "    SELECT x.id, " OGC_RESIDENT_JSON_SQL " AS j "
 	        "    FROM core.resident x JOIN core.region g ON g.id = x.grid_id "
 	        "    WHERE ($1::text = '' OR g.path <@ $1::text::ltree) "
 	        "      AND x.id > $2::bigint "
@@ -1725,16 +1695,7 @@ static void residents_list(og_req *req, const og_host_api *host)
 	}
 	items = json_incref(json_object_get(out, "items"));
 	json_decref(out);
-	if (!json_is_array(items)) {
-		json_decref(items);
-		items = json_array();
-	}
-	cursor = 0;
-	n = json_array_size(items);
-	if (n > (size_t)limit) {
-		json_array_remove(items, n - 1);
-		cursor = json_id(json_array_get(items, n - 2), "id");
-	}
+	cursor = ogc_util_page_cut(&items, limit);
 	sensitive = may_see_sensitive(req, host);
 	{
 		json_t *shown = json_array();
@@ -1742,9 +1703,10 @@ static void residents_list(og_req *req, const og_host_api *host)
 
 		json_array_foreach(items, i, item) {
 			if (!sensitive)
-				mask_resident(item);
+				ogc_residents_mask(item);
 			else if (shows_sensitive(item))
-				json_array_append_new(shown, json_integer(json_id(item, "id")));
+				json_array_append_new(shown,
+				                      json_integer(ogc_util_json_id(item, "id")));
 		}
 		if (json_array_size(shown) > 0) {
 			json_t *what = json_pack("{s:o}", "ids", shown);

@@ -51,21 +51,6 @@
 #define ADDRESS_MAX 200
 #define MAX_COLUMNS 64
 
-/* The resident as the API returns it (residents.c's picture, kept
- * identical); x = core.resident. */
-#define RESIDENT_JSON                                                                    \
-	"json_build_object('id', x.id, 'name', x.name, 'id_type', x.id_type, "          \
-	"'id_number', x.id_number, 'gender', x.gender, 'birth_date', x.birth_date, "    \
-	"'age', date_part('year', age(current_date, x.birth_date))::int, "              \
-	"'ethnicity', x.ethnicity, 'phone', x.phone, "                                  \
-	"'residence_status', x.residence_status, "                                      \
-	"'registered_province', x.registered_province, 'grid_id', x.grid_id, "          \
-	"'household_id', x.household_id, 'relation', x.relation, "                      \
-	"'life_status', x.life_status, 'life_status_date', x.life_status_date, "        \
-	"'tags', array(SELECT t.tag FROM core.resident_tag t "                          \
-	"              WHERE t.resident_id = x.id ORDER BY t.tag), "                    \
-	"'version', x.version, 'created_at', x.created_at, 'updated_at', x.updated_at)"
-
 /* ------------------------------------------------------------------ */
 /* Vocabulary: API values and their Chinese words, both ways */
 
@@ -984,7 +969,9 @@ static void parse_ndjson(import *im, const char *data, size_t len)
 		line++;
 		while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
-		if (strspn(p, " \t") >= n) {
+		/* Trailing blanks are trimmed, so a blank line is an empty one (the
+		 * body is not NUL-terminated: no str* function may scan it). */
+		if (n == 0) {
 			p = nl ? nl + 1 : end;
 			continue; /* blank line */
 		}
@@ -1264,7 +1251,7 @@ static int fire_created(import *im, const og_host_api *host)
 		return 0;
 	r = ogc_req_exec(im->req,
 	                           "DECLARE og_import_cur NO SCROLL CURSOR FOR "
-	                           "SELECT x.id, " RESIDENT_JSON " FROM import_row t "
+	                           "SELECT x.id, " OGC_RESIDENT_JSON_SQL " FROM import_row t "
 	                           "JOIN core.resident x ON x.id = t.id "
 	                           "WHERE t.error_field IS NULL ORDER BY t.rownum",
 	                           0, NULL);
@@ -1580,22 +1567,6 @@ static void csv_put(struct evbuffer *b, const char *s, bool last)
 	evbuffer_add(b, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
-/* Masks id_number and phone of a resident object in place. */
-static void mask_resident(json_t *o)
-{
-	char buf[64];
-	const char *v;
-
-	if ((v = str_member(o, "id_number")) != NULL) {
-		ogc_mask_id_number(v, buf, sizeof(buf));
-		json_object_set_new(o, "id_number", json_string(buf));
-	}
-	if ((v = str_member(o, "phone")) != NULL) {
-		ogc_mask_phone(v, buf, sizeof(buf));
-		json_object_set_new(o, "phone", json_string(buf));
-	}
-}
-
 typedef struct export_col {
 	const char *zh, *en;
 	const char *key;     /* member of the resident JSON, or NULL: a SQL column */
@@ -1660,7 +1631,6 @@ static void export_residents(og_req *req, const og_host_api *host)
 	const char *region = host->query_param(req, "region");
 	const char *headers = host->query_param(req, "headers");
 	const char *bom = host->query_param(req, "bom");
-	const char *scope = ogc_util_scope(req);
 	bool ndjson = false, zh = true, with_bom = true, unmasked;
 	char *path = NULL;
 	const char *params[2];
@@ -1696,29 +1666,8 @@ static void export_residents(og_req *req, const og_host_api *host)
 	}
 
 	/* The region exported: the caller's scope or a region inside it. */
-	if (region != NULL) {
-		if (!ogc_util_parse_id(region, &region_id)) {
-			ogc_util_invalid(req, "region", "region must be a region id");
-			return;
-		}
-		params[0] = region;
-		params[1] = scope;
-		r = ogc_req_exec(req,
-		                 "SELECT path::text FROM core.region WHERE id = $1::bigint "
-		                 "AND ($2 = '' OR path <@ $2::ltree)",
-		                 2, params);
-		if (r == NULL)
-			return;
-		if (PQntuples(r) == 0) {
-			PQclear(r);
-			ogc_req_reply_error(req, 404, "not_found", "no such region in your scope", NULL);
-			return;
-		}
-		path = strdup(PQgetvalue(r, 0, 0));
-		PQclear(r);
-	} else {
-		path = strdup(scope);
-	}
+	if (ogc_regions_filter_path(req, region, &region_id, &path) != 0)
+		return;
 
 	/* An export in full is recorded before a byte of it leaves. */
 	unmasked = ogc_auth_has_permission(req, "residents.read_sensitive");
@@ -1741,8 +1690,8 @@ static void export_residents(og_req *req, const og_host_api *host)
 	params[1] = status;
 	r = ogc_req_exec(req,
 	                 "DECLARE og_export NO SCROLL CURSOR FOR "
-	                 "SELECT " RESIDENT_JSON ", g.code, g.name, h.household_number, h.address, "
-	                 "  h.kind, (SELECT string_agg(tg.label, '、' ORDER BY rt.tag) "
+	                 "SELECT " OGC_RESIDENT_JSON_SQL ", g.code, g.name, h.household_number, "
+	                 "  h.address, h.kind, (SELECT string_agg(tg.label, '、' ORDER BY rt.tag) "
 	                 "    FROM core.resident_tag rt JOIN core.tag tg ON tg.code = rt.tag "
 	                 "   WHERE rt.resident_id = x.id), "
 	                 "  (SELECT string_agg(rt.tag, ';' ORDER BY rt.tag) "
@@ -1785,7 +1734,7 @@ static void export_residents(og_req *req, const og_host_api *host)
 			if (o == NULL)
 				continue;
 			if (!unmasked)
-				mask_resident(o);
+				ogc_residents_mask(o);
 			if (ndjson) {
 				char *line = json_dumps(o, JSON_COMPACT);
 				if (line != NULL) {

@@ -77,16 +77,6 @@ static bool caller_ok(og_req *req, const og_host_api *host, const og_caller *c)
 	return true;
 }
 
-static bool body_ok(og_req *req, const og_host_api *host, json_t *body)
-{
-	if (body != NULL && !json_is_object(body)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return false;
-	}
-	return true;
-}
-
 static void invalid(og_req *req, const og_host_api *host, const char *field, const char *msg)
 {
 	host->reply_error(req, 422, "invalid", msg, field);
@@ -278,13 +268,6 @@ static int load_user(og_req *req, const og_host_api *host, const og_caller *c, i
 	return 1;
 }
 
-static int64_t json_id(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* GET /api/v1/users */
 
@@ -294,10 +277,9 @@ static void users_list(og_req *req, const og_host_api *host)
 	const char *role, *q;
 	char cursor[24], limit[24], *pattern = NULL;
 	const char *params[5];
-	int64_t lim, cur;
+	int64_t lim, cur, next;
 	int page_limit;
-	json_t *items = NULL, *next = json_null();
-	size_t n;
+	json_t *items = NULL;
 	int rc;
 
 	if (!caller_ok(req, host, c))
@@ -314,27 +296,16 @@ static void users_list(og_req *req, const og_host_api *host)
 	}
 	q = host->query_param(req, "q");
 	if (q != NULL && *q != '\0') {
-		char *p;
-
 		if (ogc_util_utf8_len(q) > Q_MAX) {
 			invalid(req, host, "q", "q must be at most 100 characters");
 			return;
 		}
-		/* Substring match: escape ILIKE's own wildcards and escape char. */
-		pattern = malloc(2 * strlen(q) + 3);
+		/* Substring match on username or display name. */
+		pattern = ogc_util_like_pattern(q, strlen(q));
 		if (pattern == NULL) {
 			host->reply_error(req, 500, "internal", "out of memory", NULL);
 			return;
 		}
-		p = pattern;
-		*p++ = '%';
-		for (; *q != '\0'; q++) {
-			if (*q == '%' || *q == '_' || *q == '\\')
-				*p++ = '\\';
-			*p++ = *q;
-		}
-		*p++ = '%';
-		*p = '\0';
 	}
 	snprintf(cursor, sizeof(cursor), "%lld", (long long)cur);
 	snprintf(limit, sizeof(limit), "%lld", (long long)lim + 1); /* +1: is there a next page? */
@@ -358,18 +329,8 @@ static void users_list(og_req *req, const og_host_api *host)
 	free(pattern);
 	if (rc < 0)
 		return;
-	if (!json_is_array(items)) {
-		json_decref(items);
-		items = json_array();
-	}
-	n = json_array_size(items);
-	if (n > (size_t)lim) {
-		json_array_remove(items, n - 1);
-		snprintf(cursor, sizeof(cursor), "%lld",
-		         (long long)json_id(json_array_get(items, n - 2), "id"));
-		next = json_string(cursor);
-	}
-	host->reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+	next = ogc_util_page_cut(&items, page_limit);
+	host->reply_json(req, 200, ogc_util_list(items, next));
 }
 
 /* ------------------------------------------------------------------ */
@@ -404,7 +365,7 @@ static void users_create(og_req *req, const og_host_api *host)
 	int64_t scope;
 	int has_scope, n;
 
-	if (!caller_ok(req, host, c) || !body_ok(req, host, body))
+	if (!caller_ok(req, host, c) || !ogc_util_body_object(req, body, true))
 		return;
 	if (string_member(req, host, body, "username", false, &username) < 0)
 		return;
@@ -463,7 +424,7 @@ static void users_create(og_req *req, const og_host_api *host)
 		host->reply_error(req, 409, "duplicate", "username is already taken", "username");
 		return;
 	}
-	snprintf(uid, sizeof(uid), "%lld", (long long)json_id(user, "id"));
+	snprintf(uid, sizeof(uid), "%lld", (long long)ogc_util_json_id(user, "id"));
 	if (ogc_audit_write(req, "create", "user", uid, scope, NULL, user) != 0) {
 		json_decref(user);
 		return;
@@ -543,7 +504,7 @@ static void users_patch(og_req *req, const og_host_api *host)
 		return;
 	if (host->path_id(req, "id", &id) != 0)
 		return;
-	if (!body_ok(req, host, body))
+	if (!ogc_util_body_object(req, body, true))
 		return;
 	if (host->client_version(req, body, &version) != 0)
 		return;
@@ -572,7 +533,7 @@ static void users_patch(og_req *req, const og_host_api *host)
 		}
 	}
 	old_role = json_string_value(json_object_get(before, "role"));
-	old_scope = json_id(before, "scope_region_id");
+	old_scope = ogc_util_json_id(before, "scope_region_id");
 	if (old_role == NULL)
 		old_role = "";
 	role = p.has_role ? p.role : old_role;

@@ -1,6 +1,8 @@
 /*
  * core/util.c — small request helpers every route needs: ids from the
- * path, page parameters, the version a client read, list envelopes.
+ * path, page parameters, the version a client read, a body that must be a
+ * JSON object, integer members, list envelopes and cutting a page to its
+ * limit, ILIKE patterns for ?q= searches.
  *
  * They exist once so that every core route and every plugin (through the
  * host API) answers the same bad input with the same error.  Nothing here
@@ -32,6 +34,14 @@ bool ogc_util_parse_id(const char *s, int64_t *out)
 void ogc_util_invalid(og_req *req, const char *field, const char *message)
 {
 	ogc_req_reply_error(req, 422, "invalid", message, field);
+}
+
+bool ogc_util_body_object(og_req *req, json_t *body, bool optional)
+{
+	if (json_is_object(body) || (body == NULL && optional))
+		return true;
+	ogc_req_reply_error(req, 400, "bad_request", "request body must be a JSON object", NULL);
+	return false;
 }
 
 int ogc_util_path_id(og_req *req, const char *name, int64_t *out)
@@ -126,6 +136,13 @@ const char *ogc_util_scope(og_req *req)
 	return req->authenticated && req->caller.scope_path ? req->caller.scope_path : "";
 }
 
+int64_t ogc_util_json_id(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
 size_t ogc_util_utf8_len(const char *s)
 {
 	size_t n = 0;
@@ -134,4 +151,39 @@ size_t ogc_util_utf8_len(const char *s)
 		if (((unsigned char)*s & 0xC0) != 0x80)
 			n++;
 	return n;
+}
+
+char *ogc_util_like_pattern(const char *s, size_t n)
+{
+	char *pattern = malloc(2 * n + 3), *p = pattern;
+
+	if (pattern == NULL)
+		return NULL;
+	*p++ = '%';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+			*p++ = '\\';
+		*p++ = s[i];
+	}
+	*p++ = '%';
+	*p = '\0';
+	return pattern;
+}
+
+int64_t ogc_util_page_cut(json_t **items, int limit)
+{
+	json_t *last;
+	size_t n;
+
+	if (!json_is_array(*items)) {
+		json_decref(*items);
+		*items = json_array();
+	}
+	n = json_array_size(*items);
+	if (n <= (size_t)limit)
+		return 0;
+	while (json_array_size(*items) > (size_t)limit)
+		json_array_remove(*items, json_array_size(*items) - 1);
+	last = json_array_get(*items, (size_t)limit - 1);
+	return json_integer_value(json_object_get(last, "id"));
 }
