@@ -72,8 +72,7 @@ int ogc_audit_write(og_req *req, const char *action, const char *entity, const c
 /* GET /api/v1/audit */
 
 /* An optional bounded query filter; 0 ok (*out NULL if absent), -1 after a 422. */
-static int filter_param(og_req *req, const og_host_api *host, const char *name,
-                        const char **out)
+static int filter_param(og_req *req, const og_host_api *host, const char *name, const char **out)
 {
 	const char *v = host->query_param(req, name);
 
@@ -183,6 +182,16 @@ void ogc_audit_register_routes(void)
 	ogc_router_add(NULL, OG_GET, "/api/v1/audit", "audit.read", audit_list,
 	               "Audit log in the caller's scope, newest first "
 	               "(filters: entity, id, user, action)");
-	ogc_router_describe(OG_GET, "/api/v1/audit",
-	                    "{\"parameters\": [{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, \"default\": 50}}, {\"name\": \"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}, \"description\": \"next_cursor of the previous page\"}, {\"name\": \"entity\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}}, {\"name\": \"id\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}, \"description\": \"entity id\"}, {\"name\": \"user\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}, \"description\": \"username or user id\"}, {\"name\": \"action\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}}]}");
+	ogc_router_describe(
+	        OG_GET, "/api/v1/audit",
+	        "{\"parameters\": [{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": "
+	        "\"integer\", \"minimum\": 1, \"maximum\": 500, \"default\": 50}}, {\"name\": "
+	        "\"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}, "
+	        "\"description\": \"next_cursor of the previous page\"}, {\"name\": \"entity\", "
+	        "\"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}}, "
+	        "{\"name\": \"id\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"maxLength\": 256}, \"description\": \"entity id\"}, {\"name\": \"user\", "
+	        "\"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}, "
+	        "\"description\": \"username or user id\"}, {\"name\": \"action\", \"in\": "
+	        "\"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 256}}]}");
 }

@@ -77,8 +77,8 @@ int ogc_auth_hash_password(const char *password, char *out, size_t outlen)
 
 	if (random_bytes(salt, sizeof(salt)) != 0)
 		return -1;
-	rc = argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_PARALLELISM, password,
-	                           strlen(password), salt, sizeof(salt), PW_HASH_LEN, out, outlen);
+	rc = argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_PARALLELISM, password, strlen(password),
+	                           salt, sizeof(salt), PW_HASH_LEN, out, outlen);
 	if (rc != ARGON2_OK) {
 		ogc_log(OG_LOG_ERROR, "argon2id_hash_encoded: %s", argon2_error_message(rc));
 		return -1;
@@ -154,19 +154,19 @@ static bool token_well_formed(const char *tok, size_t len)
  * permission codes (all of them for the admin role).
  */
 static const char authenticate_sql[] =
-    "SELECT u.id, u.username, u.role, coalesce(u.scope_region_id, 0), "
-    "       coalesce(r.path::text, ''), "
-    "       coalesce(subpath(r.path, 0, 1)::text::bigint, 0), "
-    "       CASE WHEN u.role = 'admin' "
-    "            THEN (SELECT coalesce(json_agg(p.code ORDER BY p.code), '[]') "
-    "                  FROM core.permission p) "
-    "            ELSE (SELECT coalesce(json_agg(rp.permission ORDER BY rp.permission), '[]') "
-    "                  FROM core.role_permission rp WHERE rp.role = u.role) END "
-    "FROM core.token t "
-    "JOIN core.app_user u ON u.id = t.user_id AND u.active "
-    "LEFT JOIN core.region r ON r.id = u.scope_region_id "
-    "WHERE t.token_hash = sha256(convert_to($1, 'UTF8')) "
-    "  AND t.expires_at > now() AND t.revoked_at IS NULL";
+        "SELECT u.id, u.username, u.role, coalesce(u.scope_region_id, 0), "
+        "       coalesce(r.path::text, ''), "
+        "       coalesce(subpath(r.path, 0, 1)::text::bigint, 0), "
+        "       CASE WHEN u.role = 'admin' "
+        "            THEN (SELECT coalesce(json_agg(p.code ORDER BY p.code), '[]') "
+        "                  FROM core.permission p) "
+        "            ELSE (SELECT coalesce(json_agg(rp.permission ORDER BY rp.permission), '[]') "
+        "                  FROM core.role_permission rp WHERE rp.role = u.role) END "
+        "FROM core.token t "
+        "JOIN core.app_user u ON u.id = t.user_id AND u.active "
+        "LEFT JOIN core.region r ON r.id = u.scope_region_id "
+        "WHERE t.token_hash = sha256(convert_to($1, 'UTF8')) "
+        "  AND t.expires_at > now() AND t.revoked_at IS NULL";
 
 static int replace_str(char **dst, const char *src)
 {
@@ -264,17 +264,17 @@ bool ogc_auth_has_permission(const og_req *req, const char *code)
  * recorded).  -1 on a database error (reply set).
  */
 static const char rate_sql[] =
-    "WITH f AS ("
-    "  SELECT a.at, a.username = $1 AS by_user, a.address = $2 AS by_addr "
-    "  FROM core.login_attempt a "
-    "  WHERE NOT a.success AND a.at > now() - $3::int * interval '1 second' "
-    "    AND (a.username = $1 OR a.address = $2)), "
-    "k AS ("
-    "  (SELECT f.at FROM f WHERE f.by_user ORDER BY f.at DESC OFFSET $4::int - 1 LIMIT 1) "
-    "  UNION ALL "
-    "  (SELECT f.at FROM f WHERE f.by_addr ORDER BY f.at DESC OFFSET $4::int - 1 LIMIT 1)) "
-    "SELECT coalesce(max(greatest(1, ceil(extract(epoch FROM "
-    "       k.at + $3::int * interval '1 second' - now())))), 0)::bigint FROM k";
+        "WITH f AS ("
+        "  SELECT a.at, a.username = $1 AS by_user, a.address = $2 AS by_addr "
+        "  FROM core.login_attempt a "
+        "  WHERE NOT a.success AND a.at > now() - $3::int * interval '1 second' "
+        "    AND (a.username = $1 OR a.address = $2)), "
+        "k AS ("
+        "  (SELECT f.at FROM f WHERE f.by_user ORDER BY f.at DESC OFFSET $4::int - 1 LIMIT 1) "
+        "  UNION ALL "
+        "  (SELECT f.at FROM f WHERE f.by_addr ORDER BY f.at DESC OFFSET $4::int - 1 LIMIT 1)) "
+        "SELECT coalesce(max(greatest(1, ceil(extract(epoch FROM "
+        "       k.at + $3::int * interval '1 second' - now())))), 0)::bigint FROM k";
 
 static long login_retry_after(og_req *req, const og_host_api *host, const char *username,
                               const char *address)
@@ -335,8 +335,8 @@ static int record_attempt(og_req *req, const og_host_api *host, const char *user
 }
 
 /* A required non-empty string member of body, bounded; NULL after a 422. */
-static const char *login_field(og_req *req, const og_host_api *host, json_t *body,
-                               const char *name, size_t max)
+static const char *login_field(og_req *req, const og_host_api *host, json_t *body, const char *name,
+                               size_t max)
 {
 	json_t *v = json_object_get(body, name);
 	char msg[96];
@@ -399,8 +399,7 @@ static void login_handler(og_req *req, const og_host_api *host)
 		return;
 	found = host->result_rows(user) == 1;
 	/* Always spend one argon2 verification: same time for every failure. */
-	ok = ogc_auth_verify_password(found ? host->result_text(user, 0, 5) : dummy_hash,
-	                              password);
+	ok = ogc_auth_verify_password(found ? host->result_text(user, 0, 5) : dummy_hash, password);
 	ok = ok && found && host->result_bool(user, 0, 6);
 	if (record_attempt(req, host, username, address, ok) != 0)
 		goto out;
@@ -448,8 +447,8 @@ static void login_handler(og_req *req, const og_host_api *host)
 	                  host->result_text(user, 0, 2), "role", host->result_text(user, 0, 3),
 	                  "scope_region_id",
 	                  host->result_text(user, 0, 4) == NULL
-	                      ? json_null()
-	                      : json_integer((json_int_t)host->result_int64(user, 0, 4)));
+	                          ? json_null()
+	                          : json_integer((json_int_t)host->result_int64(user, 0, 4)));
 	reply = json_pack("{s:s, s:s, s:s, s:o}", "token", token, "token_type", "Bearer",
 	                  "expires_at", host->result_text(tok, 0, 0), "user", juser);
 	host->reply_json(req, 200, reply);
@@ -542,12 +541,15 @@ void ogc_auth_register_routes(void)
 	 */
 	ogc_router_add(NULL, OG_POST, "/api/v1/auth/login", OG_PERM_PUBLIC, login_handler,
 	               "Log in with username and password; returns a bearer token");
-	ogc_router_describe(OG_POST, "/api/v1/auth/login",
-	                    "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": {\"type\": \"object\", \"required\": [\"username\", \"password\"], \"properties\": {\"username\": {\"type\": \"string\", \"maxLength\": 256}, \"password\": {\"type\": \"string\", \"maxLength\": 1024}}}}}}}");
+	ogc_router_describe(
+	        OG_POST, "/api/v1/auth/login",
+	        "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": "
+	        "{\"schema\": {\"type\": \"object\", \"required\": [\"username\", \"password\"], "
+	        "\"properties\": {\"username\": {\"type\": \"string\", \"maxLength\": 256}, "
+	        "\"password\": {\"type\": \"string\", \"maxLength\": 1024}}}}}}}");
 	ogc_router_add(NULL, OG_POST, "/api/v1/auth/logout", OG_PERM_AUTHENTICATED, logout_handler,
 	               "Revoke the bearer token of this request");
-	ogc_router_describe(OG_POST, "/api/v1/auth/logout",
-	                    "{\"requestBody\": null}");
+	ogc_router_describe(OG_POST, "/api/v1/auth/logout", "{\"requestBody\": null}");
 	ogc_router_add(NULL, OG_GET, "/api/v1/me", OG_PERM_AUTHENTICATED, me_handler,
 	               "The caller: user, role, scope region, district and permissions");
 }

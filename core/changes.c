@@ -65,13 +65,14 @@ static int add_tags(og_req *req, json_t *items, const char *path)
 		return 0;
 	params[0] = text;
 	params[1] = path;
-	r = ogc_req_exec(req,
-	                 "SELECT x.id, coalesce((SELECT json_agg(rt.tag ORDER BY rt.tag) "
-	                 "  FROM core.resident_tag rt WHERE rt.resident_id = x.id), '[]'::json) "
-	                 "FROM core.resident x JOIN core.region g ON g.id = x.grid_id "
-	                 "WHERE x.id IN (SELECT value::bigint FROM json_array_elements_text($1::json)) "
-	                 "  AND ($2 = '' OR g.path <@ $2::ltree)",
-	                 2, params);
+	r = ogc_req_exec(
+	        req,
+	        "SELECT x.id, coalesce((SELECT json_agg(rt.tag ORDER BY rt.tag) "
+	        "  FROM core.resident_tag rt WHERE rt.resident_id = x.id), '[]'::json) "
+	        "FROM core.resident x JOIN core.region g ON g.id = x.grid_id "
+	        "WHERE x.id IN (SELECT value::bigint FROM json_array_elements_text($1::json)) "
+	        "  AND ($2 = '' OR g.path <@ $2::ltree)",
+	        2, params);
 	free(text);
 	if (r == NULL)
 		return -1;
@@ -161,13 +162,14 @@ static void changes_list(og_req *req, const og_host_api *host)
 				ogc_residents_mask(data);
 			else if (json_is_string(json_object_get(data, "id_number")) ||
 			         json_is_string(json_object_get(data, "phone")))
-				json_array_append_new(shown, json_integer(strtoll(PQgetvalue(r, i, 2),
-				                                                  NULL, 10)));
+				json_array_append_new(
+				        shown,
+				        json_integer(strtoll(PQgetvalue(r, i, 2), NULL, 10)));
 		}
 		last = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 		json_array_append_new(items,
-		                      json_pack("{s:I, s:s, s:I, s:s, s:o}", "seq", (json_int_t)last,
-		                                "entity", entity, "id",
+		                      json_pack("{s:I, s:s, s:I, s:s, s:o}", "seq",
+		                                (json_int_t)last, "entity", entity, "id",
 		                                (json_int_t)strtoll(PQgetvalue(r, i, 2), NULL, 10),
 		                                "op", PQgetvalue(r, i, 3), "data", data));
 	}
@@ -206,26 +208,29 @@ void ogc_changes_register_routes(void)
 	               "The change feed: every change to the shared model in the caller's scope "
 	               "after a cursor, in commit order");
 	ogc_router_describe(
-	    OG_GET, "/api/v1/changes",
-	    "{\"description\": \"Items in commit order.  Apply each: upsert replaces the record "
-	    "of (entity, id) with data, remove deletes it; entity resident_tag keys on "
-	    "(id = resident id, data.tag) and adds or drops that tag.  Resident upserts carry "
-	    "the resident's current tags.  id_number and phone are masked unless the caller "
-	    "holds residents.read_sensitive.  Poll again with since = next_cursor.\","
-	    "\"parameters\": ["
-	    "{\"name\": \"since\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
-	    "\"pattern\": \"^[0-9]+$\", \"default\": \"0\"}, \"description\": \"next_cursor of "
-	    "the previous page; 0 or absent for everything\"},"
-	    "{\"name\": \"region\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", "
-	    "\"minimum\": 1}, \"description\": \"a region inside the caller's scope\"},"
-	    "{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", "
-	    "\"minimum\": 1, \"maximum\": 5000, \"default\": 500}}],"
-	    "\"responses\": {\"200\": {\"description\": \"a page of changes\", \"content\": "
-	    "{\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {"
-	    "\"items\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
-	    "\"seq\": {\"type\": \"integer\"}, \"entity\": {\"type\": \"string\", \"enum\": "
-	    "[\"region\", \"building\", \"household\", \"resident\", \"resident_tag\"]}, "
-	    "\"id\": {\"type\": \"integer\"}, \"op\": {\"type\": \"string\", \"enum\": "
-	    "[\"upsert\", \"remove\"]}, \"data\": {\"type\": \"object\"}}}}, "
-	    "\"next_cursor\": {\"type\": \"string\"}, \"has_more\": {\"type\": \"boolean\"}}}}}}}}");
+	        OG_GET, "/api/v1/changes",
+	        "{\"description\": \"Items in commit order.  Apply each: upsert replaces the "
+	        "record "
+	        "of (entity, id) with data, remove deletes it; entity resident_tag keys on "
+	        "(id = resident id, data.tag) and adds or drops that tag.  Resident upserts carry "
+	        "the resident's current tags.  id_number and phone are masked unless the caller "
+	        "holds residents.read_sensitive.  Poll again with since = next_cursor.\","
+	        "\"parameters\": ["
+	        "{\"name\": \"since\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"pattern\": \"^[0-9]+$\", \"default\": \"0\"}, \"description\": \"next_cursor of "
+	        "the previous page; 0 or absent for everything\"},"
+	        "{\"name\": \"region\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", "
+	        "\"minimum\": 1}, \"description\": \"a region inside the caller's scope\"},"
+	        "{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", "
+	        "\"minimum\": 1, \"maximum\": 5000, \"default\": 500}}],"
+	        "\"responses\": {\"200\": {\"description\": \"a page of changes\", \"content\": "
+	        "{\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {"
+	        "\"items\": {\"type\": \"array\", \"items\": {\"type\": \"object\", "
+	        "\"properties\": {"
+	        "\"seq\": {\"type\": \"integer\"}, \"entity\": {\"type\": \"string\", \"enum\": "
+	        "[\"region\", \"building\", \"household\", \"resident\", \"resident_tag\"]}, "
+	        "\"id\": {\"type\": \"integer\"}, \"op\": {\"type\": \"string\", \"enum\": "
+	        "[\"upsert\", \"remove\"]}, \"data\": {\"type\": \"object\"}}}}, "
+	        "\"next_cursor\": {\"type\": \"string\"}, \"has_more\": {\"type\": "
+	        "\"boolean\"}}}}}}}}");
 }

@@ -58,18 +58,21 @@ struct int_key {
 	bool is_long;
 };
 
-#define INT_KEY(n, lo, hi) {#n, offsetof(ogc_config, n), lo, hi, false}
+#define INT_KEY(n, lo, hi)                                 \
+	{                                                  \
+#n, offsetof(ogc_config, n), lo, hi, false \
+	}
 static const struct int_key int_keys[] = {
-    INT_KEY(workers, 0, 256),
-    INT_KEY(max_json_depth, 2, 1000),
-    INT_KEY(request_timeout_s, 1, 3600),
-    INT_KEY(db_connect_timeout_s, 1, 300),
-    INT_KEY(statement_timeout_ms, 10, 3600000),
-    INT_KEY(token_ttl_s, 1, 31 * 24 * 3600),
-    INT_KEY(login_max_failures, 1, 1000),
-    INT_KEY(login_window_s, 1, 24 * 3600),
-    INT_KEY(shutdown_grace_s, 0, 3600),
-    {"max_body_bytes", offsetof(ogc_config, max_body_bytes), 1024, 1L << 34, true},
+        INT_KEY(workers, 0, 256),
+        INT_KEY(max_json_depth, 2, 1000),
+        INT_KEY(request_timeout_s, 1, 3600),
+        INT_KEY(db_connect_timeout_s, 1, 300),
+        INT_KEY(statement_timeout_ms, 10, 3600000),
+        INT_KEY(token_ttl_s, 1, 31 * 24 * 3600),
+        INT_KEY(login_max_failures, 1, 1000),
+        INT_KEY(login_window_s, 1, 24 * 3600),
+        INT_KEY(shutdown_grace_s, 0, 3600),
+        {"max_body_bytes", offsetof(ogc_config, max_body_bytes), 1024, 1L << 34, true},
 };
 
 static int set_int(ogc_config *cfg, const struct int_key *k, long v, char *err, size_t errlen)
@@ -157,7 +160,7 @@ static int load_file(ogc_config *cfg, const char *path, char *err, size_t errlen
 				goto out;
 		} else if (strcmp(key, "listen") == 0 || strcmp(key, "database") == 0 ||
 		           strcmp(key, "plugin_dir") == 0) {
-			char **dst = key[0] == 'l' ? &cfg->listen
+			char **dst = key[0] == 'l'   ? &cfg->listen
 			             : key[0] == 'd' ? &cfg->database
 			                             : &cfg->plugin_dir;
 			if (!json_is_string(v)) {
@@ -170,7 +173,8 @@ static int load_file(ogc_config *cfg, const char *path, char *err, size_t errlen
 			json_t *a;
 
 			if (!json_is_array(v)) {
-				snprintf(err, errlen, "trusted_proxies: must be an array of addresses");
+				snprintf(err, errlen,
+				         "trusted_proxies: must be an array of addresses");
 				goto out;
 			}
 			for (size_t k = 0; k < cfg->ntrusted_proxies; k++)
@@ -182,11 +186,13 @@ static int load_file(ogc_config *cfg, const char *path, char *err, size_t errlen
 				if (!json_is_string(a) || json_string_length(a) == 0 ||
 				    json_string_length(a) >= 64) {
 					snprintf(err, errlen,
-					         "trusted_proxies[%zu]: must be an IP address string", i);
+					         "trusted_proxies[%zu]: must be an IP address "
+					         "string",
+					         i);
 					goto out;
 				}
 				cfg->trusted_proxies[cfg->ntrusted_proxies++] =
-				    strdup(json_string_value(a));
+				        strdup(json_string_value(a));
 			}
 		} else if (strcmp(key, "auto_migrate") == 0) {
 			if (!json_is_boolean(v)) {
@@ -224,8 +230,8 @@ static int load_file(ogc_config *cfg, const char *path, char *err, size_t errlen
 					name = json_string_value(n);
 					optional = json_is_true(o);
 				} else {
-					snprintf(err, errlen, "plugins[%zu]: must be a string or object",
-					         i);
+					snprintf(err, errlen,
+					         "plugins[%zu]: must be a string or object", i);
 					goto out;
 				}
 				if (add_plugin(cfg, name, optional, err, errlen) != 0)
@@ -252,8 +258,7 @@ static int load_env(ogc_config *cfg, char *err, size_t errlen)
 		set_str(&cfg->database, v);
 	if ((v = getenv("ONEGRID_PLUGIN_DIR")) != NULL && v[0] != '\0')
 		set_str(&cfg->plugin_dir, v);
-	if ((v = getenv("ONEGRID_PLUGINS")) != NULL &&
-	    parse_plugin_list(cfg, v, err, errlen) != 0)
+	if ((v = getenv("ONEGRID_PLUGINS")) != NULL && parse_plugin_list(cfg, v, err, errlen) != 0)
 		return -1;
 	if ((v = getenv("ONEGRID_WORKERS")) != NULL && v[0] != '\0') {
 		char *end;
@@ -298,8 +303,10 @@ int ogc_config_load(ogc_config *cfg, const char *path, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->nplugins; i++) {
 		const char *n = cfg->plugins[i].name;
 		for (const char *c = n; *c; c++) {
-			if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_')) {
-				snprintf(err, errlen, "plugins: \"%s\" is not a valid plugin name", n);
+			if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) ||
+			      *c == '_')) {
+				snprintf(err, errlen, "plugins: \"%s\" is not a valid plugin name",
+				         n);
 				return -1;
 			}
 		}

@@ -32,10 +32,10 @@ typedef struct ogc_plugin_conf {
 } ogc_plugin_conf;
 
 typedef struct ogc_config {
-	char *listen;      /* "127.0.0.1:8080"; ONEGRID_LISTEN */
-	char *database;    /* libpq conninfo; ONEGRID_DATABASE */
-	int workers;       /* 0 = number of CPUs; ONEGRID_WORKERS */
-	char *plugin_dir;  /* ONEGRID_PLUGIN_DIR */
+	char *listen;             /* "127.0.0.1:8080"; ONEGRID_LISTEN */
+	char *database;           /* libpq conninfo; ONEGRID_DATABASE */
+	int workers;              /* 0 = number of CPUs; ONEGRID_WORKERS */
+	char *plugin_dir;         /* ONEGRID_PLUGIN_DIR */
 	ogc_plugin_conf *plugins; /* ONEGRID_PLUGINS="a,b,?c" (? = optional) */
 	size_t nplugins;
 	long max_body_bytes;      /* 413 above this */
@@ -46,9 +46,9 @@ typedef struct ogc_config {
 	int token_ttl_s;          /* bearer token lifetime */
 	int login_max_failures;   /* per user and per address in the window */
 	int login_window_s;
-	int shutdown_grace_s;     /* SIGTERM: longest wait for in-flight requests */
-	bool auto_migrate;        /* serve: apply pending migrations at start-up */
-	char **trusted_proxies;   /* peers whose X-Real-IP / X-Forwarded-For we believe */
+	int shutdown_grace_s;   /* SIGTERM: longest wait for in-flight requests */
+	bool auto_migrate;      /* serve: apply pending migrations at start-up */
+	char **trusted_proxies; /* peers whose X-Real-IP / X-Forwarded-For we believe */
 	size_t ntrusted_proxies;
 } ogc_config;
 
@@ -71,9 +71,9 @@ typedef struct ogc_db ogc_db;
 
 /* Error of the last failed call, mapped to the API's terms. */
 typedef struct ogc_dberr {
-	int status;         /* HTTP status: 409, 422, 503, 500 ... */
-	char code[32];      /* API error code: "conflict", "db_unavailable" ... */
-	char sqlstate[6];   /* "" when the failure was not a server error */
+	int status;       /* HTTP status: 409, 422, 503, 500 ... */
+	char code[32];    /* API error code: "conflict", "db_unavailable" ... */
+	char sqlstate[6]; /* "" when the failure was not a server error */
 	char message[256];
 } ogc_dberr;
 
@@ -154,8 +154,8 @@ typedef struct ogc_route {
 #define OGC_MAX_PATH_PARAMS 8
 
 /* -1 (logged, naming both owners) if the method+pattern collides. */
-int ogc_router_add(og_plugin *owner, unsigned methods, const char *path,
-                   const char *permission, og_handler handler, const char *summary);
+int ogc_router_add(og_plugin *owner, unsigned methods, const char *path, const char *permission,
+                   og_handler handler, const char *summary);
 size_t ogc_router_count(void);
 const ogc_route *ogc_router_get(size_t i);
 /* Entry point for every HTTP request (evhttp generic callback). */
@@ -181,14 +181,14 @@ struct og_req {
 	og_caller caller;
 	bool authenticated;
 	char *username_buf, *role_buf, *scope_path_buf; /* owned storage behind caller */
-	json_t *permissions; /* array of codes, owned */
+	json_t *permissions;                            /* array of codes, owned */
 
 	bool in_tx;
-	int status;     /* 0 until a reply is set */
-	json_t *reply;  /* owned */
+	int status;    /* 0 until a reply is set */
+	json_t *reply; /* owned */
 	char sqlstate[6];
 	char client_addr[64];
-	unsigned method; /* og_method of this request */
+	unsigned method;      /* og_method of this request */
 	struct evbuffer *raw; /* non-JSON reply body (metrics), owned */
 	bool streaming;       /* reply sent in chunks by the handler itself */
 	bool stream_failed;   /* the client went away mid-stream */
@@ -196,7 +196,7 @@ struct og_req {
 	char *idem_key;       /* Idempotency-Key of a POST, owned */
 	char *idem_hash;      /* hash of the request it was first used for, owned */
 	const char *raw_type; /* its Content-Type, static */
-	double started;  /* ogc_now() at dispatch */
+	double started;       /* ogc_now() at dispatch */
 };
 
 void ogc_req_reply_json(og_req *req, int status, json_t *body);
@@ -382,17 +382,15 @@ json_t *ogc_reports_row_object(const PGresult *res, int row, const char *const *
 /* Sensitive columns ("id_number", "phone"): masked into buf unless
  * unmasked; returns the text to show (in or buf). */
 bool ogc_reports_sensitive(const char *key);
-const char *ogc_reports_mask(const char *key, const char *in, bool unmasked, char *buf,
-                             size_t len);
+const char *ogc_reports_mask(const char *key, const char *in, bool unmasked, char *buf, size_t len);
 
 /* A table streamed as CSV (UTF-8 with BOM) or XLSX (one sheet, frozen
  * header).  begin answers 200 with Content-Disposition filename (ASCII)
  * and filename* (UTF-8 title); CSV streams at once, XLSX when it ends.
  * Every function: 0, or -1 after logging (begin: the reply is set). */
 typedef struct ogc_sink ogc_sink;
-ogc_sink *ogc_reports_sink_begin(og_req *req, int format, const char *file_base,
-                                 const char *title, const char *const *headers, size_t ncols,
-                                 bool big);
+ogc_sink *ogc_reports_sink_begin(og_req *req, int format, const char *file_base, const char *title,
+                                 const char *const *headers, size_t ncols, bool big);
 int ogc_reports_sink_row(ogc_sink *s, const ogc_cell *cells);
 int ogc_reports_sink_end(ogc_sink *s); /* frees s; a failed sink ends as abort */
 /* After a failure: XLSX answers the error reply set (500 if none); CSV,
@@ -403,8 +401,8 @@ void ogc_reports_sink_abort(ogc_sink *s);
 typedef struct ogc_xlsx ogc_xlsx;
 /* big: libxlsxwriter's constant-memory mode (rows in order, inline
  * strings), for ledgers of any length. freeze_cols: columns kept in view. */
-ogc_xlsx *ogc_xlsx_new(const char *sheet, const char *const *headers, size_t ncols,
-                       int freeze_cols, bool big);
+ogc_xlsx *ogc_xlsx_new(const char *sheet, const char *const *headers, size_t ncols, int freeze_cols,
+                       bool big);
 int ogc_xlsx_row(ogc_xlsx *x, const ogc_cell *cells); /* the next row */
 /* Closes the workbook and streams it as the reply body (after
  * ogc_req_stream_begin); frees x either way. */
@@ -485,10 +483,10 @@ void ogc_auth_register_routes(void);
 /* ------------------------------------------------------------------ */
 /* Route modules: each registers its core routes. */
 
-void ogc_users_register_routes(void);   /* users.c */
-void ogc_audit_register_routes(void);   /* audit.c */
-void ogc_enable_register_routes(void);  /* enablement.c: /plugins, region plugins */
-void ogc_system_register_routes(void);  /* system.c: healthz, metrics, openapi */
+void ogc_users_register_routes(void);  /* users.c */
+void ogc_audit_register_routes(void);  /* audit.c */
+void ogc_enable_register_routes(void); /* enablement.c: /plugins, region plugins */
+void ogc_system_register_routes(void); /* system.c: healthz, metrics, openapi */
 void ogc_core_register_permissions(void);
 
 /* audit.c: one audit row in the request's transaction; 0 or -1. */

@@ -25,11 +25,11 @@ struct ogc_db {
 	char *conninfo; /* owned copy */
 	int connect_timeout_s;
 	int statement_timeout_ms;
-	PGconn *conn;       /* owned; NULL when not connected */
-	bool broken;        /* a query saw the connection fail: reconnect in ensure */
-	bool down_logged;   /* the outage has been logged; log the recovery once */
-	unsigned attempts;  /* failed attempts since the last good connection */
-	int backoff_ms;     /* wait after the next failed attempt */
+	PGconn *conn;             /* owned; NULL when not connected */
+	bool broken;              /* a query saw the connection fail: reconnect in ensure */
+	bool down_logged;         /* the outage has been logged; log the recovery once */
+	unsigned attempts;        /* failed attempts since the last good connection */
+	int backoff_ms;           /* wait after the next failed attempt */
 	struct timespec retry_at; /* CLOCK_MONOTONIC; no attempt before this */
 };
 
@@ -161,7 +161,7 @@ int ogc_db_ensure(ogc_db *db)
 	/* conninfo goes in as dbname with expand_dbname = 1; the keywords after
 	 * it override it (connect_timeout comes from our config).  The
 	 * fallback application name leaves an explicit one in conninfo alone. */
-	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", NULL };
+	const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
 	const char *vals[4];
 	char timeout[16];
 	struct timespec now;

@@ -194,6 +194,9 @@ void ogc_enable_register_routes(void)
 	               "Loaded plugins and whether the caller's district has them enabled");
 	ogc_router_add(NULL, OG_PUT, "/api/v1/regions/{id}/plugins/{name}", "plugins.manage",
 	               plugin_switch, "Enable or disable a plugin for a district");
-	ogc_router_describe(OG_PUT, "/api/v1/regions/{id}/plugins/{name}",
-	                    "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": {\"type\": \"object\", \"required\": [\"enabled\"], \"properties\": {\"enabled\": {\"type\": \"boolean\"}}}}}}}");
+	ogc_router_describe(
+	        OG_PUT, "/api/v1/regions/{id}/plugins/{name}",
+	        "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": "
+	        "{\"schema\": {\"type\": \"object\", \"required\": [\"enabled\"], \"properties\": "
+	        "{\"enabled\": {\"type\": \"boolean\"}}}}}}}");
 }

@@ -447,9 +447,9 @@ static int same_grid_only(og_req *req, json_t *body, int64_t grid_id, const char
  * (borrowed) into a copy of the row.  0 with *before and *merged new; -1
  * after the reply (the caller frees *before and *merged, NULL or not).
  */
-static int patch_begin(og_req *req, const og_host_api *host, const char *sql_lock,
-                       const char *what, int64_t id, int64_t version, json_t *body,
-                       json_t *patch, const char *grid_why, json_t **before, json_t **merged)
+static int patch_begin(og_req *req, const og_host_api *host, const char *sql_lock, const char *what,
+                       int64_t id, int64_t version, json_t *body, json_t *patch,
+                       const char *grid_why, json_t **before, json_t **merged)
 {
 	if (load_row(req, host, sql_lock, id, what, before) != 1)
 		return -1;
@@ -475,8 +475,8 @@ static int patch_begin(og_req *req, const og_host_api *host, const char *sql_loc
  * Else the audit row (before borrowed) and the reply (201 or 200), which
  * steals *after (set to NULL).  The reply is set either way.
  */
-static void write_end(og_req *req, const og_host_api *host, const char *what, json_t *before,
-                      int n, json_t **after)
+static void write_end(og_req *req, const og_host_api *host, const char *what, json_t *before, int n,
+                      json_t **after)
 {
 	char sid[24];
 

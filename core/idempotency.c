@@ -59,7 +59,7 @@ static char *raw_body_digest(og_req *req)
 int ogc_idempotency_begin(og_req *req)
 {
 	const char *key =
-	    evhttp_find_header(evhttp_request_get_input_headers(req->ev), "Idempotency-Key");
+	        evhttp_find_header(evhttp_request_get_input_headers(req->ev), "Idempotency-Key");
 	char uid[24], *canon, *body;
 	const char *params[5];
 	PGresult *res;
@@ -86,12 +86,13 @@ int ogc_idempotency_begin(og_req *req)
 	params[1] = key;
 	params[2] = req->path;
 	params[3] = canon;
-	res = ogc_req_exec(req,
-	                   "INSERT INTO core.idempotency (user_id, key, method, path, request_hash, "
-	                   "status) VALUES ($1, $2, 'POST', $3, "
-	                   "encode(sha256(convert_to($4, 'UTF8')), 'hex'), 0) "
-	                   "ON CONFLICT DO NOTHING RETURNING request_hash",
-	                   4, params);
+	res = ogc_req_exec(
+	        req,
+	        "INSERT INTO core.idempotency (user_id, key, method, path, request_hash, "
+	        "status) VALUES ($1, $2, 'POST', $3, "
+	        "encode(sha256(convert_to($4, 'UTF8')), 'hex'), 0) "
+	        "ON CONFLICT DO NOTHING RETURNING request_hash",
+	        4, params);
 	if (res == NULL) {
 		free(canon);
 		return -1;
@@ -123,9 +124,9 @@ int ogc_idempotency_begin(og_req *req)
 		                    "Idempotency-Key");
 	} else {
 		json_error_t jerr;
-		json_t *body_json = PQgetisnull(res, 0, 2)
-		                        ? json_null()
-		                        : json_loads(PQgetvalue(res, 0, 2), JSON_DECODE_ANY, &jerr);
+		json_t *body_json = PQgetisnull(res, 0, 2) ? json_null()
+		                                           : json_loads(PQgetvalue(res, 0, 2),
+		                                                        JSON_DECODE_ANY, &jerr);
 		ogc_req_reply_json(req, atoi(PQgetvalue(res, 0, 1)), body_json);
 		evhttp_add_header(evhttp_request_get_output_headers(req->ev), "Idempotent-Replayed",
 		                  "true");
@@ -137,8 +138,8 @@ int ogc_idempotency_begin(og_req *req)
 int ogc_idempotency_finish(og_req *req)
 {
 	char uid[24], status[8];
-	char *body = json_dumps(req->reply ? req->reply : json_null(),
-	                        JSON_COMPACT | JSON_ENCODE_ANY);
+	char *body =
+	        json_dumps(req->reply ? req->reply : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
 	PGresult *res;
 
 	snprintf(uid, sizeof(uid), "%lld", (long long)req->caller.user_id);

@@ -51,28 +51,31 @@
  */
 #define DAY "$1::date"
 #define Y(n) "($1::date - interval '" #n " years')::date"
-#define ST                                                                              \
-	"CASE WHEN r.birth_date > " DAY " THEN 0 WHEN r.life_status = 'active' OR "           \
-	"r.life_status_date > " DAY " THEN 1 WHEN r.life_status = 'moved_out' THEN 2 "        \
+#define ST                                                                             \
+	"CASE WHEN r.birth_date > " DAY " THEN 0 WHEN r.life_status = 'active' OR "    \
+	"r.life_status_date > " DAY " THEN 1 WHEN r.life_status = 'moved_out' THEN 2 " \
 	"WHEN r.life_status = 'deceased' THEN 3 END"
-#define BAND                                                                            \
-	"CASE WHEN r.birth_date IS NULL THEN 6 WHEN r.birth_date > " Y(4) " THEN 0 "          \
-	"WHEN r.birth_date > " Y(10) " THEN 1 WHEN r.birth_date > " Y(15) " THEN 2 "          \
-	"WHEN r.birth_date > " Y(60) " THEN 3 WHEN r.birth_date > " Y(80) " THEN 4 ELSE 5 END"
+#define BAND                                                                                  \
+	"CASE WHEN r.birth_date IS NULL THEN 6 WHEN r.birth_date > " Y(                       \
+	        4) " THEN 0 "                                                                 \
+	           "WHEN r.birth_date > " Y(10) " THEN 1 WHEN r.birth_date > " Y(             \
+	                   15) " THEN 2 "                                                     \
+	                       "WHEN r.birth_date > " Y(60) " THEN 3 WHEN r.birth_date > " Y( \
+	                               80) " THEN 4 ELSE 5 END"
 #define SEX "CASE r.gender WHEN 'female' THEN 1 WHEN 'male' THEN 2 ELSE 0 END"
-#define RES                                                                             \
-	"CASE r.residence_status WHEN 'registered' THEN 1 WHEN 'resident' THEN 2 "            \
+#define RES                                                                        \
+	"CASE r.residence_status WHEN 'registered' THEN 1 WHEN 'resident' THEN 2 " \
 	"WHEN 'floating' THEN 3 ELSE 0 END"
 /* The codes of resident r as a derived table x. */
-#define CODES                                                                           \
-	"CROSS JOIN LATERAL (SELECT " ST " AS st, " BAND " AS band, " SEX " AS sex, " RES     \
+#define CODES                                                                             \
+	"CROSS JOIN LATERAL (SELECT " ST " AS st, " BAND " AS band, " SEX " AS sex, " RES \
 	" AS res) x "
 /* Active on the day, for passes that do not derive x. */
 #define ACTIVE "(" ST ") = 1"
 
 /* The grids under the region $2 (the fused pass reads their residents). */
-#define GRIDS_UNDER                                                                     \
-	"(SELECT og_rg.id FROM core.region og_rg WHERE og_rg.level = 'grid' "                \
+#define GRIDS_UNDER                                                           \
+	"(SELECT og_rg.id FROM core.region og_rg WHERE og_rg.level = 'grid' " \
 	"AND og_rg.path <@ $2::ltree)"
 
 enum kind {
@@ -88,48 +91,49 @@ static const struct core_indicator {
 	const char *pred; /* K_RESIDENTS: a predicate over x; K_TAG: the tag code */
 	const char *num, *den;
 } core_indicators[] = {
-    {"core.households", "户数", "户", K_HOUSEHOLDS, NULL, NULL, NULL},
-    {"core.residents_active", "实有人口", "人", K_RESIDENTS, "x.st = 1", NULL, NULL},
-    {"core.residents_moved_out", "迁出人口", "人", K_RESIDENTS, "x.st = 2", NULL, NULL},
-    {"core.residents_deceased", "死亡人口", "人", K_RESIDENTS, "x.st = 3", NULL, NULL},
-    {"core.pop_registered", "户籍人口", "人", K_RESIDENTS, "x.st = 1 AND x.res = 1", NULL, NULL},
-    {"core.pop_resident", "常住人口", "人", K_RESIDENTS, "x.st = 1 AND x.res = 2", NULL, NULL},
-    {"core.pop_floating", "流动人口", "人", K_RESIDENTS, "x.st = 1 AND x.res = 3", NULL, NULL},
-    {"core.age_0_3", "0-3岁人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 0", NULL, NULL},
-    {"core.age_4_9", "4-9岁人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 1", NULL, NULL},
-    {"core.age_10_14", "10-14岁人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 2", NULL, NULL},
-    {"core.age_15_59", "15-59岁人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 3", NULL, NULL},
-    {"core.age_60plus", "60岁及以上人口", "人", K_RESIDENTS, "x.st = 1 AND x.band IN (4, 5)",
-     NULL, NULL},
-    {"core.age_80plus", "80岁及以上人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 5", NULL,
-     NULL},
-    {"core.women", "女性人口", "人", K_RESIDENTS, "x.st = 1 AND x.sex = 1", NULL, NULL},
-    {"core.men", "男性人口", "人", K_RESIDENTS, "x.st = 1 AND x.sex = 2", NULL, NULL},
-    {"core.tag_disabled", "残疾人", "人", K_TAG, "disabled", NULL, NULL},
-    {"core.tag_lives_alone", "独居老人", "人", K_TAG, "lives_alone", NULL, NULL},
-    {"core.tag_empty_nest", "空巢老人", "人", K_TAG, "empty_nest", NULL, NULL},
-    {"core.tag_veteran", "退役军人", "人", K_TAG, "veteran", NULL, NULL},
-    {"core.tag_floating", "流动人口(标签)", "人", K_TAG, "floating", NULL, NULL},
-    {"core.tag_key_person", "重点人员", "人", K_TAG, "key_person", NULL, NULL},
-    {"core.share_60plus", "60岁及以上人口占比", "%", K_RATIO, NULL, "core.age_60plus",
-     "core.residents_active"},
-    {"core.household_size", "户均人口", "人/户", K_RATIO, NULL, "core.residents_active",
-     "core.households"},
+        {"core.households", "户数", "户", K_HOUSEHOLDS, NULL, NULL, NULL},
+        {"core.residents_active", "实有人口", "人", K_RESIDENTS, "x.st = 1", NULL, NULL},
+        {"core.residents_moved_out", "迁出人口", "人", K_RESIDENTS, "x.st = 2", NULL, NULL},
+        {"core.residents_deceased", "死亡人口", "人", K_RESIDENTS, "x.st = 3", NULL, NULL},
+        {"core.pop_registered", "户籍人口", "人", K_RESIDENTS, "x.st = 1 AND x.res = 1", NULL,
+         NULL},
+        {"core.pop_resident", "常住人口", "人", K_RESIDENTS, "x.st = 1 AND x.res = 2", NULL, NULL},
+        {"core.pop_floating", "流动人口", "人", K_RESIDENTS, "x.st = 1 AND x.res = 3", NULL, NULL},
+        {"core.age_0_3", "0-3岁人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 0", NULL, NULL},
+        {"core.age_4_9", "4-9岁人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 1", NULL, NULL},
+        {"core.age_10_14", "10-14岁人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 2", NULL, NULL},
+        {"core.age_15_59", "15-59岁人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 3", NULL, NULL},
+        {"core.age_60plus", "60岁及以上人口", "人", K_RESIDENTS, "x.st = 1 AND x.band IN (4, 5)",
+         NULL, NULL},
+        {"core.age_80plus", "80岁及以上人口", "人", K_RESIDENTS, "x.st = 1 AND x.band = 5", NULL,
+         NULL},
+        {"core.women", "女性人口", "人", K_RESIDENTS, "x.st = 1 AND x.sex = 1", NULL, NULL},
+        {"core.men", "男性人口", "人", K_RESIDENTS, "x.st = 1 AND x.sex = 2", NULL, NULL},
+        {"core.tag_disabled", "残疾人", "人", K_TAG, "disabled", NULL, NULL},
+        {"core.tag_lives_alone", "独居老人", "人", K_TAG, "lives_alone", NULL, NULL},
+        {"core.tag_empty_nest", "空巢老人", "人", K_TAG, "empty_nest", NULL, NULL},
+        {"core.tag_veteran", "退役军人", "人", K_TAG, "veteran", NULL, NULL},
+        {"core.tag_floating", "流动人口(标签)", "人", K_TAG, "floating", NULL, NULL},
+        {"core.tag_key_person", "重点人员", "人", K_TAG, "key_person", NULL, NULL},
+        {"core.share_60plus", "60岁及以上人口占比", "%", K_RATIO, NULL, "core.age_60plus",
+         "core.residents_active"},
+        {"core.household_size", "户均人口", "人/户", K_RATIO, NULL, "core.residents_active",
+         "core.households"},
 };
 
 #define NCORE (sizeof(core_indicators) / sizeof(core_indicators[0]))
 
 /* The columns of a resident row behind a figure: readable, no bare keys. */
-#define RESIDENT_ROWS                                                                   \
-	"SELECT r.id, r.name, core.label_gender(r.gender) AS gender, r.birth_date, "         \
-	"extract(year FROM age(" DAY ", r.birth_date))::int AS age, r.id_number, r.phone, "  \
-	"core.label_residence(r.residence_status) AS residence_status, "                     \
-	"core.label_life_status(r.life_status) AS life_status, r.life_status_date, "         \
-	"g.name AS grid, core.household_address(h.address, b.name, h.unit, h.room) "          \
+#define RESIDENT_ROWS                                                                       \
+	"SELECT r.id, r.name, core.label_gender(r.gender) AS gender, r.birth_date, "        \
+	"extract(year FROM age(" DAY ", r.birth_date))::int AS age, r.id_number, r.phone, " \
+	"core.label_residence(r.residence_status) AS residence_status, "                    \
+	"core.label_life_status(r.life_status) AS life_status, r.life_status_date, "        \
+	"g.name AS grid, core.household_address(h.address, b.name, h.unit, h.room) "        \
 	"AS address "                                                                       \
-	"FROM core.resident r JOIN core.region g ON g.id = r.grid_id "                       \
-	"LEFT JOIN core.household h ON h.id = r.household_id "                               \
-	"LEFT JOIN core.building b ON b.id = h.building_id " CODES                           \
+	"FROM core.resident r JOIN core.region g ON g.id = r.grid_id "                      \
+	"LEFT JOIN core.household h ON h.id = r.household_id "                              \
+	"LEFT JOIN core.building b ON b.id = h.building_id " CODES                          \
 	"WHERE g.level = 'grid' AND g.path <@ $2::ltree AND "
 
 /* The og_k / og_res / og_hh / og_tag / og_core CTEs: [1] for a district
@@ -163,8 +167,9 @@ static char *grid_sql(const struct core_indicator *ci)
 		               "WHERE %s GROUP BY r.grid_id",
 		               ci->pred);
 	case K_HOUSEHOLDS:
-		return xprintf("SELECT r.grid_id, count(DISTINCT r.household_id) FROM core.resident r "
-		               "WHERE " ACTIVE " GROUP BY r.grid_id");
+		return xprintf(
+		        "SELECT r.grid_id, count(DISTINCT r.household_id) FROM core.resident r "
+		        "WHERE " ACTIVE " GROUP BY r.grid_id");
 	case K_TAG:
 		return xprintf("SELECT r.grid_id, count(*) FROM core.resident_tag t "
 		               "JOIN core.resident r ON r.id = t.resident_id "
@@ -184,26 +189,28 @@ static char *rows_sql(const struct core_indicator *ci)
 	case K_RESIDENTS:
 		return xprintf(RESIDENT_ROWS "%s ORDER BY r.id", ci->pred);
 	case K_TAG:
-		return xprintf(RESIDENT_ROWS "x.st = 1 AND EXISTS (SELECT 1 FROM core.resident_tag t "
-		                             "WHERE t.resident_id = r.id AND t.tag = '%s') "
-		                             "ORDER BY r.id",
+		return xprintf(RESIDENT_ROWS
+		               "x.st = 1 AND EXISTS (SELECT 1 FROM core.resident_tag t "
+		               "WHERE t.resident_id = r.id AND t.tag = '%s') "
+		               "ORDER BY r.id",
 		               ci->pred);
 	case K_HOUSEHOLDS:
 		/* A household counts in the grid of its active members (the
 		 * model keeps members in their household's grid). */
 		return xprintf(
-		    "SELECT h.id, h.household_number, "
-		    "core.household_address(h.address, b.name, h.unit, h.room) AS address, "
-		    "core.label_household_kind(h.kind) AS kind, hg.name AS grid, hd.name AS head, "
-		    "(SELECT count(*) FROM core.resident r WHERE r.household_id = h.id AND " ACTIVE
-		    ") AS members "
-		    "FROM core.household h JOIN core.region hg ON hg.id = h.grid_id "
-		    "LEFT JOIN core.building b ON b.id = h.building_id "
-		    "LEFT JOIN core.resident hd ON hd.id = h.head_resident_id "
-		    "WHERE EXISTS (SELECT 1 FROM core.resident r JOIN core.region g "
-		    "  ON g.id = r.grid_id WHERE r.household_id = h.id "
-		    "  AND g.level = 'grid' AND g.path <@ $2::ltree AND " ACTIVE ") "
-		    "ORDER BY h.id");
+		        "SELECT h.id, h.household_number, "
+		        "core.household_address(h.address, b.name, h.unit, h.room) AS address, "
+		        "core.label_household_kind(h.kind) AS kind, hg.name AS grid, hd.name AS "
+		        "head, "
+		        "(SELECT count(*) FROM core.resident r WHERE r.household_id = h.id "
+		        "AND " ACTIVE ") AS members "
+		        "FROM core.household h JOIN core.region hg ON hg.id = h.grid_id "
+		        "LEFT JOIN core.building b ON b.id = h.building_id "
+		        "LEFT JOIN core.resident hd ON hd.id = h.head_resident_id "
+		        "WHERE EXISTS (SELECT 1 FROM core.resident r JOIN core.region g "
+		        "  ON g.id = r.grid_id WHERE r.household_id = h.id "
+		        "  AND g.level = 'grid' AND g.path <@ $2::ltree AND " ACTIVE ") "
+		        "ORDER BY h.id");
 	case K_RATIO:
 		break;
 	}
@@ -242,8 +249,10 @@ static char *build_fused(bool wide)
 	      f);
 	for (i = 0; i < NCORE; i++)
 		if (core_indicators[i].kind == K_RESIDENTS)
-			fprintf(f, ", sum(og_k.n) FILTER (WHERE %s) AS c%zu", core_indicators[i].pred, i);
-	fputs(" FROM og_k CROSS JOIN LATERAL (SELECT og_k.k / 1000 AS st, og_k.k / 100 % 10 AS band, "
+			fprintf(f, ", sum(og_k.n) FILTER (WHERE %s) AS c%zu",
+			        core_indicators[i].pred, i);
+	fputs(" FROM og_k CROSS JOIN LATERAL (SELECT og_k.k / 1000 AS st, og_k.k / 100 % 10 AS "
+	      "band, "
 	      "og_k.k / 10 % 10 AS sex, og_k.k % 10 AS res) x GROUP BY og_k.grid_id), "
 	      "og_hh AS (SELECT r.grid_id, count(DISTINCT r.household_id) AS n "
 	      "FROM core.resident r WHERE " ACTIVE " AND r.grid_id IN " GRIDS_UNDER
@@ -300,7 +309,9 @@ static char *build_fused(bool wide)
 	fputs(") v(code, val)", f);
 	for (i = 0; i < NCORE; i++)
 		if (core_indicators[i].kind == K_HOUSEHOLDS)
-			fprintf(f, " UNION ALL SELECT '%s', og_hh.grid_id, og_hh.n::numeric FROM og_hh",
+			fprintf(f,
+			        " UNION ALL SELECT '%s', og_hh.grid_id, og_hh.n::numeric FROM "
+			        "og_hh",
 			        core_indicators[i].code);
 	fputs(")", f);
 	if (fclose(f) != 0 || buf == NULL) {

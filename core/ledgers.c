@@ -44,55 +44,56 @@ static const char *const read_roles[] = {"district", "street", "community", "gri
 /* The core's ledgers ($1: the region's ltree path) */
 
 static const char *const population_columns[] = {
-    "household_number", "address", "grid",     "name",             "relation",    "gender",
-    "birth_date",       "id_number", "phone",  "residence_status", "life_status", "tags"};
-static const char *const population_labels[] = {
-    "户号",     "住址",     "所属网格", "姓名",     "与户主关系", "性别",
-    "出生日期", "证件号码", "联系电话", "户籍类别", "人员状态",   "标签"};
+        "household_number", "address",    "grid",      "name",  "relation",
+        "gender",           "birth_date", "id_number", "phone", "residence_status",
+        "life_status",      "tags"};
+static const char *const population_labels[] = {"户号",       "住址",     "所属网格", "姓名",
+                                                "与户主关系", "性别",     "出生日期", "证件号码",
+                                                "联系电话",   "户籍类别", "人员状态", "标签"};
 
 /* Every resident ever registered (status shown), household by household,
  * the head first; residents without a household last. */
 static const og_ledger_def population_ledger = {
-    .name = "population",
-    .title = "人口台账",
-    .permission = PERM_READ,
-    .sql = "SELECT h.household_number, core.household_address(h.address, b.name, h.unit, "
-           "h.room), g.name, r.name, r.relation, core.label_gender(r.gender), r.birth_date, "
-           "r.id_number, r.phone, core.label_residence(r.residence_status), "
-           "core.label_life_status(r.life_status), "
-           "(SELECT string_agg(tg.label, '、' ORDER BY tg.code) FROM core.resident_tag rt "
-           "  JOIN core.tag tg ON tg.code = rt.tag WHERE rt.resident_id = r.id) "
-           "FROM core.resident r JOIN core.region g ON g.id = r.grid_id "
-           "LEFT JOIN core.household h ON h.id = r.household_id "
-           "LEFT JOIN core.building b ON b.id = h.building_id "
-           "WHERE g.path <@ $1::ltree "
-           "ORDER BY r.household_id NULLS LAST, (r.id = h.head_resident_id) DESC NULLS LAST, "
-           "r.id",
-    .columns = population_columns,
-    .labels = population_labels,
-    .ncolumns = sizeof(population_columns) / sizeof(population_columns[0]),
+        .name = "population",
+        .title = "人口台账",
+        .permission = PERM_READ,
+        .sql = "SELECT h.household_number, core.household_address(h.address, b.name, h.unit, "
+               "h.room), g.name, r.name, r.relation, core.label_gender(r.gender), r.birth_date, "
+               "r.id_number, r.phone, core.label_residence(r.residence_status), "
+               "core.label_life_status(r.life_status), "
+               "(SELECT string_agg(tg.label, '、' ORDER BY tg.code) FROM core.resident_tag rt "
+               "  JOIN core.tag tg ON tg.code = rt.tag WHERE rt.resident_id = r.id) "
+               "FROM core.resident r JOIN core.region g ON g.id = r.grid_id "
+               "LEFT JOIN core.household h ON h.id = r.household_id "
+               "LEFT JOIN core.building b ON b.id = h.building_id "
+               "WHERE g.path <@ $1::ltree "
+               "ORDER BY r.household_id NULLS LAST, (r.id = h.head_resident_id) DESC NULLS LAST, "
+               "r.id",
+        .columns = population_columns,
+        .labels = population_labels,
+        .ncolumns = sizeof(population_columns) / sizeof(population_columns[0]),
 };
 
-static const char *const households_columns[] = {"id",   "household_number", "grid",   "address",
-                                                 "kind", "head",             "members"};
-static const char *const households_labels[] = {"编号", "户号", "所属网格", "住址",
+static const char *const households_columns[] = {
+        "id", "household_number", "grid", "address", "kind", "head", "members"};
+static const char *const households_labels[] = {"编号",   "户号", "所属网格", "住址",
                                                 "户类型", "户主", "在册人数"};
 
 static const og_ledger_def households_ledger = {
-    .name = "households",
-    .title = "户台账",
-    .permission = PERM_READ,
-    .sql = "SELECT h.id, h.household_number, g.name, core.household_address(h.address, b.name, "
-           "h.unit, h.room), core.label_household_kind(h.kind), hd.name, "
-           "(SELECT count(*) FROM core.resident m WHERE m.household_id = h.id "
-           "  AND m.life_status = 'active') "
-           "FROM core.household h JOIN core.region g ON g.id = h.grid_id "
-           "LEFT JOIN core.building b ON b.id = h.building_id "
-           "LEFT JOIN core.resident hd ON hd.id = h.head_resident_id "
-           "WHERE g.path <@ $1::ltree ORDER BY h.id",
-    .columns = households_columns,
-    .labels = households_labels,
-    .ncolumns = sizeof(households_columns) / sizeof(households_columns[0]),
+        .name = "households",
+        .title = "户台账",
+        .permission = PERM_READ,
+        .sql = "SELECT h.id, h.household_number, g.name, core.household_address(h.address, b.name, "
+               "h.unit, h.room), core.label_household_kind(h.kind), hd.name, "
+               "(SELECT count(*) FROM core.resident m WHERE m.household_id = h.id "
+               "  AND m.life_status = 'active') "
+               "FROM core.household h JOIN core.region g ON g.id = h.grid_id "
+               "LEFT JOIN core.building b ON b.id = h.building_id "
+               "LEFT JOIN core.resident hd ON hd.id = h.head_resident_id "
+               "WHERE g.path <@ $1::ltree ORDER BY h.id",
+        .columns = households_columns,
+        .labels = households_labels,
+        .ncolumns = sizeof(households_columns) / sizeof(households_columns[0]),
 };
 
 /* ------------------------------------------------------------------ */
@@ -168,8 +169,7 @@ static json_t *ledger_json(const og_ledger_def *def, const og_plugin *owner)
 
 /* Records that the caller saw ID numbers and phones in full. */
 static int audit_unmasked(og_req *req, const og_ledger_def *def, const og_plugin *owner,
-                          const ogc_report_region *region, const char *format,
-                          const char *cursor)
+                          const ogc_report_region *region, const char *format, const char *cursor)
 {
 	char id[160];
 	json_t *what;
@@ -251,9 +251,9 @@ static void page(og_req *req, const og_ledger_def *def, const og_plugin *owner,
 		next = keyset ? strtoll(PQgetvalue(res, limit - 1, 0), NULL, 10) : cursor + limit;
 	PQclear(res);
 	out = ogc_util_list(items, next);
-	json_object_set_new(out, "ledger", json_pack("{s:s, s:s, s:s}", "plugin",
-	                                             owner_label(owner), "name", def->name,
-	                                             "title", def->title));
+	json_object_set_new(out, "ledger",
+	                    json_pack("{s:s, s:s, s:s}", "plugin", owner_label(owner), "name",
+	                              def->name, "title", def->title));
 	json_object_set(out, "region", region->json);
 	{
 		json_t *cols = json_array();
@@ -270,7 +270,7 @@ static void stream(og_req *req, int format, const og_ledger_def *def, const og_p
                    const ogc_report_region *region, bool unmasked)
 {
 	const char *params[1] = {region->path};
-	char (*masked)[MASK_BUF] = calloc(def->ncolumns, MASK_BUF);
+	char(*masked)[MASK_BUF] = calloc(def->ncolumns, MASK_BUF);
 	ogc_cell *cells = calloc(def->ncolumns, sizeof(*cells));
 	char base[200], title[512], *sql = NULL;
 	ogc_sink *sink = NULL;
@@ -325,7 +325,8 @@ static void stream(og_req *req, int format, const og_ledger_def *def, const og_p
 	if (sink == NULL)
 		goto done;
 	while (ok && PQntuples(res) > 0) {
-		int ncols = PQnfields(res) < (int)def->ncolumns ? PQnfields(res) : (int)def->ncolumns;
+		int ncols =
+		        PQnfields(res) < (int)def->ncolumns ? PQnfields(res) : (int)def->ncolumns;
 
 		for (int r = 0; ok && r < PQntuples(res); r++) {
 			for (int c = 0; c < (int)def->ncolumns; c++) {
@@ -337,8 +338,8 @@ static void stream(og_req *req, int format, const og_ledger_def *def, const og_p
 				cells[c].text = PQgetvalue(res, r, c);
 				if (PQftype(res, c) == 16) /* bool */
 					cells[c].text = cells[c].text[0] == 't' ? "是" : "否";
-				cells[c].text = ogc_reports_mask(def->columns[c], cells[c].text, unmasked,
-				                                 masked[c], MASK_BUF);
+				cells[c].text = ogc_reports_mask(def->columns[c], cells[c].text,
+				                                 unmasked, masked[c], MASK_BUF);
 			}
 			ok = ogc_reports_sink_row(sink, cells) == 0;
 		}
@@ -348,7 +349,8 @@ static void stream(og_req *req, int format, const og_ledger_def *def, const og_p
 			break;
 		res = ogc_req_exec(req, "FETCH " FETCH_ROWS " FROM og_ledger", 0, NULL);
 		if (res == NULL) {
-			ogc_log(OG_LOG_ERROR, "ledger %s/%s (request %s): the cursor failed mid-way",
+			ogc_log(OG_LOG_ERROR,
+			        "ledger %s/%s (request %s): the cursor failed mid-way",
 			        owner_label(owner), def->name, req->request_id);
 			ok = false;
 		}
@@ -412,29 +414,29 @@ static void ledger_get(og_req *req, const og_host_api *host)
 /* Registration */
 
 static const char doc_list[] =
-    "{\"description\": \"The ledgers (台账) of the core and of the plugins enabled for the "
-    "caller's district that the caller holds the permission for, with their columns.\", "
-    "\"parameters\": []}";
+        "{\"description\": \"The ledgers (台账) of the core and of the plugins enabled for the "
+        "caller's district that the caller holds the permission for, with their columns.\", "
+        "\"parameters\": []}";
 
 static const char doc_get[] =
-    "{\"description\": \"One ledger over a region: JSON one page at a time ({items, "
-    "next_cursor, ledger, region, columns}), CSV (UTF-8 with BOM) or XLSX streamed whole, "
-    "with the Chinese column labels as headers.  The cursor is the last id when the "
-    "ledger's first column is \\\"id\\\", else the rows already read.  ID numbers and phones "
-    "are masked without residents.read_sensitive; an unmasked rendering is audited.\", "
-    "\"parameters\": ["
-    "{\"name\": \"plugin\", \"in\": \"path\", \"required\": true, \"description\": \"core or "
-    "a plugin name\", \"schema\": {\"type\": \"string\", \"maxLength\": 64}}, "
-    "{\"name\": \"name\", \"in\": \"path\", \"required\": true, \"schema\": {\"type\": "
-    "\"string\", \"maxLength\": 64}}, "
-    "{\"name\": \"region\", \"in\": \"query\", \"description\": \"region id (default: the "
-    "caller's scope region; required for an administrator)\", \"schema\": {\"type\": "
-    "\"integer\", \"minimum\": 1}}, "
-    "{\"name\": \"format\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"enum\": "
-    "[\"json\", \"csv\", \"xlsx\"], \"default\": \"json\"}}, "
-    "{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": "
-    "1, \"maximum\": 500, \"default\": 50}}, "
-    "{\"name\": \"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}}]}";
+        "{\"description\": \"One ledger over a region: JSON one page at a time ({items, "
+        "next_cursor, ledger, region, columns}), CSV (UTF-8 with BOM) or XLSX streamed whole, "
+        "with the Chinese column labels as headers.  The cursor is the last id when the "
+        "ledger's first column is \\\"id\\\", else the rows already read.  ID numbers and phones "
+        "are masked without residents.read_sensitive; an unmasked rendering is audited.\", "
+        "\"parameters\": ["
+        "{\"name\": \"plugin\", \"in\": \"path\", \"required\": true, \"description\": \"core or "
+        "a plugin name\", \"schema\": {\"type\": \"string\", \"maxLength\": 64}}, "
+        "{\"name\": \"name\", \"in\": \"path\", \"required\": true, \"schema\": {\"type\": "
+        "\"string\", \"maxLength\": 64}}, "
+        "{\"name\": \"region\", \"in\": \"query\", \"description\": \"region id (default: the "
+        "caller's scope region; required for an administrator)\", \"schema\": {\"type\": "
+        "\"integer\", \"minimum\": 1}}, "
+        "{\"name\": \"format\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"enum\": "
+        "[\"json\", \"csv\", \"xlsx\"], \"default\": \"json\"}}, "
+        "{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": "
+        "1, \"maximum\": 500, \"default\": 50}}, "
+        "{\"name\": \"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}}]}";
 
 void ogc_ledgers_register_routes(void)
 {

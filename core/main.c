@@ -75,8 +75,9 @@ static int create_admin(PGconn *conn, const char *username)
 
 	if (password == NULL || password[0] == '\0') {
 		if (fgets(buf, sizeof(buf), stdin) == NULL) {
-			ogc_log(OG_LOG_ERROR, "create-admin: no password (set ONEGRID_ADMIN_PASSWORD "
-			                      "or give it on standard input)");
+			ogc_log(OG_LOG_ERROR,
+			        "create-admin: no password (set ONEGRID_ADMIN_PASSWORD "
+			        "or give it on standard input)");
 			return 1;
 		}
 		buf[strcspn(buf, "\r\n")] = '\0';
@@ -90,14 +91,15 @@ static int create_admin(PGconn *conn, const char *username)
 		return 1;
 	params[0] = username;
 	params[1] = hash;
-	res = PQexecParams(conn,
-	                   "INSERT INTO core.app_user (username, display_name, password_hash, role) "
-	                   "VALUES ($1, '系统管理员', $2, 'admin') "
-	                   "ON CONFLICT (username) DO UPDATE SET password_hash = $2, role = 'admin', "
-	                   "scope_region_id = NULL, active = true, "
-	                   "version = core.app_user.version + 1, updated_at = now() "
-	                   "RETURNING id, (xmax = 0)",
-	                   2, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(
+	        conn,
+	        "INSERT INTO core.app_user (username, display_name, password_hash, role) "
+	        "VALUES ($1, '系统管理员', $2, 'admin') "
+	        "ON CONFLICT (username) DO UPDATE SET password_hash = $2, role = 'admin', "
+	        "scope_region_id = NULL, active = true, "
+	        "version = core.app_user.version + 1, updated_at = now() "
+	        "RETURNING id, (xmax = 0)",
+	        2, NULL, params, NULL, NULL, 0);
 	rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : 1;
 	if (rc == 0 && PQgetvalue(res, 0, 1)[0] != 't') {
 		/* A reset password must end the sessions opened with the old one. */
@@ -112,7 +114,8 @@ static int create_admin(PGconn *conn, const char *username)
 	}
 	if (rc == 0)
 		printf("administrator %s %s (id %s)\n", username,
-		       PQgetvalue(res, 0, 1)[0] == 't' ? "created" : "updated", PQgetvalue(res, 0, 0));
+		       PQgetvalue(res, 0, 1)[0] == 't' ? "created" : "updated",
+		       PQgetvalue(res, 0, 0));
 	else
 		ogc_log(OG_LOG_ERROR, "create-admin %s: %s", username, PQerrorMessage(conn));
 	PQclear(res);
@@ -162,7 +165,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only) {
-		printf("onegridd: configuration %s is valid\n", config_path ? config_path : "(defaults)");
+		printf("onegridd: configuration %s is valid\n",
+		       config_path ? config_path : "(defaults)");
 		ogc_config_free(&cfg);
 		return 0;
 	}
@@ -215,7 +219,8 @@ int main(int argc, char **argv)
 	if (strcmp(command, "seed-demo") == 0) {
 		const char *pw = getenv("ONEGRID_DEMO_PASSWORD");
 		if (pw == NULL || strlen(pw) < 8) {
-			ogc_log(OG_LOG_ERROR, "seed-demo: set ONEGRID_DEMO_PASSWORD (8 characters or more)");
+			ogc_log(OG_LOG_ERROR,
+			        "seed-demo: set ONEGRID_DEMO_PASSWORD (8 characters or more)");
 			goto out;
 		}
 		rc = ogc_demo_seed(conn, pw, stdout) == 0 ? 0 : 1;

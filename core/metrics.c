@@ -67,7 +67,7 @@ static size_t status_slot(int status)
 void ogc_metrics_request(int route_index, unsigned method, int status, double seconds)
 {
 	size_t slot = (route_index < 0 || route_index >= OGC_MAX_ROUTES) ? NSLOTS - 1
-	                                                                   : (size_t)route_index;
+	                                                                 : (size_t)route_index;
 	if (m == NULL)
 		return;
 	__atomic_add_fetch(&m->requests[slot][method_slot(method)][status_slot(status)], 1,
@@ -124,17 +124,18 @@ void ogc_metrics_render(struct evbuffer *buf)
 				if (v == 0)
 					continue;
 				if (status_codes[st] != 0)
-					evbuffer_add_printf(buf,
-					                    "onegrid_http_requests_total{route=\"%s\","
-					                    "method=\"%s\",status=\"%d\"} %llu\n",
-					                    route_label(s), methods[k], status_codes[st],
-					                    (unsigned long long)v);
+					evbuffer_add_printf(
+					        buf,
+					        "onegrid_http_requests_total{route=\"%s\","
+					        "method=\"%s\",status=\"%d\"} %llu\n",
+					        route_label(s), methods[k], status_codes[st],
+					        (unsigned long long)v);
 				else
-					evbuffer_add_printf(buf,
-					                    "onegrid_http_requests_total{route=\"%s\","
-					                    "method=\"%s\",status=\"other\"} %llu\n",
-					                    route_label(s), methods[k],
-					                    (unsigned long long)v);
+					evbuffer_add_printf(
+					        buf,
+					        "onegrid_http_requests_total{route=\"%s\","
+					        "method=\"%s\",status=\"other\"} %llu\n",
+					        route_label(s), methods[k], (unsigned long long)v);
 			}
 		}
 	}
@@ -147,19 +148,21 @@ void ogc_metrics_render(struct evbuffer *buf)
 			continue;
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			cum += load(&m->latency_bucket[s][b]);
-			evbuffer_add_printf(buf,
-			                    "onegrid_http_request_duration_seconds_bucket{route=\"%s\","
-			                    "le=\"%g\"} %llu\n",
-			                    route_label(s), buckets[b], (unsigned long long)cum);
+			evbuffer_add_printf(
+			        buf,
+			        "onegrid_http_request_duration_seconds_bucket{route=\"%s\","
+			        "le=\"%g\"} %llu\n",
+			        route_label(s), buckets[b], (unsigned long long)cum);
 		}
-		evbuffer_add_printf(buf,
-		                    "onegrid_http_request_duration_seconds_bucket{route=\"%s\","
-		                    "le=\"+Inf\"} %llu\n"
-		                    "onegrid_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-		                    "onegrid_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-		                    route_label(s), (unsigned long long)count, route_label(s),
-		                    load(&m->latency_sum_us[s]) / 1e6, route_label(s),
-		                    (unsigned long long)count);
+		evbuffer_add_printf(
+		        buf,
+		        "onegrid_http_request_duration_seconds_bucket{route=\"%s\","
+		        "le=\"+Inf\"} %llu\n"
+		        "onegrid_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+		        "onegrid_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		        route_label(s), (unsigned long long)count, route_label(s),
+		        load(&m->latency_sum_us[s]) / 1e6, route_label(s),
+		        (unsigned long long)count);
 	}
 	evbuffer_add_printf(buf,
 	                    "# HELP onegrid_db_errors_total Database failures (connection, "

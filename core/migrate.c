@@ -37,9 +37,10 @@ int ogc_migrate_add(const char *schema, int version, const char *name, const cha
 	size_t i;
 
 	if (!schema || !*schema || strlen(schema) > 63 || version < 1 || !name || !sql) {
-		ogc_log(OG_LOG_ERROR, "migration %s/%d %s refused: needs a schema of 1-63 bytes, "
-		        "a version >= 1, a name and SQL", schema ? schema : "(null)", version,
-		        name ? name : "(null)");
+		ogc_log(OG_LOG_ERROR,
+		        "migration %s/%d %s refused: needs a schema of 1-63 bytes, "
+		        "a version >= 1, a name and SQL",
+		        schema ? schema : "(null)", version, name ? name : "(null)");
 		return -1;
 	}
 	for (i = 0; i < nreg; i++) {
@@ -47,8 +48,10 @@ int ogc_migrate_add(const char *schema, int version, const char *name, const cha
 			continue;
 		rank = reg[i].rank;
 		if (reg[i].m.version == version) {
-			ogc_log(OG_LOG_ERROR, "migration %s/%d %s refused: version %d already "
-			        "registered as %s", schema, version, name, version, reg[i].m.name);
+			ogc_log(OG_LOG_ERROR,
+			        "migration %s/%d %s refused: version %d already "
+			        "registered as %s",
+			        schema, version, name, version, reg[i].m.name);
 			return -1;
 		}
 	}
@@ -59,7 +62,8 @@ int ogc_migrate_add(const char *schema, int version, const char *name, const cha
 		entry *n = realloc(reg, cap * sizeof(*n));
 
 		if (!n) {
-			ogc_log(OG_LOG_ERROR, "migration %s/%d %s: out of memory", schema, version, name);
+			ogc_log(OG_LOG_ERROR, "migration %s/%d %s: out of memory", schema, version,
+			        name);
 			return -1;
 		}
 		reg = n;
@@ -171,7 +175,8 @@ static int lock(PGconn *conn)
 	ogc_log(OG_LOG_INFO, "another onegridd is applying migrations; waiting for it");
 	if (run(conn, "taking the migration lock",
 	        "BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; "
-	        "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY "); COMMIT", NULL) < 0) {
+	        "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY "); COMMIT",
+	        NULL) < 0) {
 		PQclear(PQexec(conn, "ROLLBACK"));
 		return -1;
 	}
@@ -260,8 +265,10 @@ static int apply_one(PGconn *conn, const ogc_migration *m)
 	params[0] = m->schema;
 	params[1] = version;
 	params[2] = m->name;
-	r = PQexecParams(conn, "INSERT INTO core.schema_migration (schema, version, name) "
-	                 "VALUES ($1, $2, $3)", 3, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(conn,
+	                 "INSERT INTO core.schema_migration (schema, version, name) "
+	                 "VALUES ($1, $2, $3)",
+	                 3, NULL, params, NULL, NULL, 0);
 	st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK)
 		log_pg_error(what, conn, r, NULL);
@@ -293,7 +300,8 @@ int ogc_migrate_apply(PGconn *conn)
 	        "CREATE TABLE IF NOT EXISTS core.schema_migration ("
 	        " schema text NOT NULL, version integer NOT NULL, name text NOT NULL,"
 	        " applied_at timestamptz NOT NULL DEFAULT now(),"
-	        " PRIMARY KEY (schema, version))", NULL) < 0)
+	        " PRIMARY KEY (schema, version))",
+	        NULL) < 0)
 		goto out;
 	applied = load_applied(conn, &missing);
 	if (!applied)
@@ -343,8 +351,10 @@ static int check_schema(const PGresult *applied, const char *schema)
 			db = atoi(PQgetvalue(applied, i, 1));
 	if (db <= known)
 		return 0;
-	ogc_log(OG_LOG_ERROR, "database schema %s is at version %d but this onegridd knows only "
-	        "up to %d; refusing to start (downgrade?)", schema, db, known);
+	ogc_log(OG_LOG_ERROR,
+	        "database schema %s is at version %d but this onegridd knows only "
+	        "up to %d; refusing to start (downgrade?)",
+	        schema, db, known);
 	return -1;
 }
 
@@ -366,16 +376,18 @@ int ogc_migrate_check(PGconn *conn, bool allow_pending)
 		/* each schema once: at its first entry in sorted order */
 		for (j = 0; j < i && strcmp(reg[j].m.schema, reg[i].m.schema); j++)
 			;
-		if (j == i && strcmp(reg[i].m.schema, "core") && check_schema(applied,
-		                                                             reg[i].m.schema) < 0)
+		if (j == i && strcmp(reg[i].m.schema, "core") &&
+		    check_schema(applied, reg[i].m.schema) < 0)
 			rc = -1;
 		if (!is_applied(applied, &reg[i].m) && !pending++)
 			first = &reg[i].m;
 	}
 	PQclear(applied);
 	if (rc == 0 && pending && !allow_pending) {
-		ogc_log(OG_LOG_ERROR, "%zu pending migration%s (first: %s/%d %s); run `onegridd "
-		        "migrate`", pending, pending == 1 ? "" : "s", first->schema, first->version,
+		ogc_log(OG_LOG_ERROR,
+		        "%zu pending migration%s (first: %s/%d %s); run `onegridd "
+		        "migrate`",
+		        pending, pending == 1 ? "" : "s", first->schema, first->version,
 		        first->name);
 		rc = -1;
 	}

@@ -28,19 +28,17 @@ static const char *const sensitive_roles[] = {"grid_worker", NULL};
 static const struct {
 	const char *code, *label;
 } core_tags[] = {
-    {"disabled", "残疾人"},     {"lives_alone", "独居老人"}, {"empty_nest", "空巢老人"},
-    {"veteran", "退役军人"},    {"floating", "流动人口"},    {"key_person", "重点人员"},
+        {"disabled", "残疾人"},  {"lives_alone", "独居老人"}, {"empty_nest", "空巢老人"},
+        {"veteran", "退役军人"}, {"floating", "流动人口"},    {"key_person", "重点人员"},
 };
 
 void ogc_core_register_permissions(void)
 {
 	/* A failure is logged by the registry, naming the code. */
 	ogc_registry_permission(NULL, "users.read", "用户管理-查看", users_read_roles);
-	ogc_registry_permission(NULL, "users.write", "用户管理-新建与修改",
-	                        users_write_roles);
+	ogc_registry_permission(NULL, "users.write", "用户管理-新建与修改", users_write_roles);
 	ogc_registry_permission(NULL, "audit.read", "审计日志-查看", audit_read_roles);
-	ogc_registry_permission(NULL, "plugins.manage", "插件启用-管理",
-	                        plugins_manage_roles);
+	ogc_registry_permission(NULL, "plugins.manage", "插件启用-管理", plugins_manage_roles);
 	ogc_registry_permission(NULL, "roles.manage", "角色权限-授予与撤销", NULL);
 
 	/* The shared model. */

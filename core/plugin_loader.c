@@ -75,8 +75,8 @@ static void refusev(candidate *c, bool fatal, const char *fmt, va_list ap)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	c->refused = true;
 	if (c->conf->optional && !fatal)
-		ogc_log(OG_LOG_WARN, "plugin %s (%s): refused: %s; optional, skipped", c->conf->name,
-		        c->p != NULL ? c->p->file : "-", reason);
+		ogc_log(OG_LOG_WARN, "plugin %s (%s): refused: %s; optional, skipped",
+		        c->conf->name, c->p != NULL ? c->p->file : "-", reason);
 	else
 		ogc_log(OG_LOG_ERROR, "plugin %s (%s): refused: %s", c->conf->name,
 		        c->p != NULL ? c->p->file : "-", reason);
@@ -103,8 +103,7 @@ static void refuse_fatal(candidate *c, const char *fmt, ...)
 }
 
 /* The first accepted candidate called `name`, other than `self`. */
-static candidate *find_accepted(candidate *cands, size_t n, const char *name,
-                                const candidate *self)
+static candidate *find_accepted(candidate *cands, size_t n, const char *name, const candidate *self)
 {
 	size_t i;
 
@@ -159,8 +158,9 @@ static void open_one(candidate *cands, candidate *c, const char *dir)
 	if (d == NULL) {
 		const char *e = dlerror();
 
-		refuse(c, "no og_plugin_desc symbol (%s); not a OneGrid plugin, or built "
-		          "without OG_PLUGIN_DEFINE",
+		refuse(c,
+		       "no og_plugin_desc symbol (%s); not a OneGrid plugin, or built "
+		       "without OG_PLUGIN_DEFINE",
 		       e != NULL ? e : "symbol is NULL");
 		return;
 	}
@@ -170,8 +170,9 @@ static void open_one(candidate *cands, candidate *c, const char *dir)
 		return;
 	}
 	if (d->abi_major != OG_ABI_MAJOR || d->abi_minor > OG_ABI_MINOR) {
-		refuse(c, "built for plugin ABI %u.%u, this onegridd provides %u.%u; rebuild it "
-		          "against this onegridd's SDK",
+		refuse(c,
+		       "built for plugin ABI %u.%u, this onegridd provides %u.%u; rebuild it "
+		       "against this onegridd's SDK",
 		       (unsigned)d->abi_major, (unsigned)d->abi_minor, (unsigned)OG_ABI_MAJOR,
 		       (unsigned)OG_ABI_MINOR);
 		return;
@@ -195,20 +196,23 @@ static void open_one(candidate *cands, candidate *c, const char *dir)
 		return;
 	}
 	if (strcmp(d->name, c->conf->name) != 0) {
-		refuse(c, "descriptor names the plugin \"%s\" but the file is %s.so; a plugin's "
-		          "file must be named after it",
+		refuse(c,
+		       "descriptor names the plugin \"%s\" but the file is %s.so; a plugin's "
+		       "file must be named after it",
 		       d->name, c->conf->name);
 		return;
 	}
 	if (d->version == NULL || d->title == NULL || d->init == NULL) {
-		refuse(c, "descriptor lacks %s", d->version == NULL ? "a version"
-		                                 : d->title == NULL ? "a title"
-		                                                    : "an init function");
+		refuse(c, "descriptor lacks %s",
+		       d->version == NULL ? "a version"
+		       : d->title == NULL ? "a title"
+		                          : "an init function");
 		return;
 	}
 	for (i = 0; d->depends != NULL && d->depends[i] != NULL; i++) {
 		if (!valid_name(d->depends[i])) {
-			refuse(c, "depends on \"%s\", which is not a valid plugin name", d->depends[i]);
+			refuse(c, "depends on \"%s\", which is not a valid plugin name",
+			       d->depends[i]);
 			return;
 		}
 	}
@@ -233,7 +237,8 @@ static bool refuse_unmet(candidate *cands, size_t n)
 			deps = cands[i].p->desc->depends;
 			for (j = 0; deps != NULL && deps[j] != NULL; j++) {
 				if (find_accepted(cands, n, deps[j], NULL) == NULL) {
-					refuse(&cands[i], "depends on %s, which is not loaded", deps[j]);
+					refuse(&cands[i], "depends on %s, which is not loaded",
+					       deps[j]);
 					changed = any = true;
 					break;
 				}
@@ -267,7 +272,8 @@ static bool refuse_cycle_from(candidate *cands, size_t n, candidate *c, candidat
 			/* "a -> b -> a"; names are at most 32 bytes, strncat truncates
 			 * a pathological chain instead of overflowing. */
 			for (k = start; k <= depth; k++) {
-				strncat(cycle, path[k]->p->desc->name, sizeof(cycle) - strlen(cycle) - 1);
+				strncat(cycle, path[k]->p->desc->name,
+				        sizeof(cycle) - strlen(cycle) - 1);
 				strncat(cycle, " -> ", sizeof(cycle) - strlen(cycle) - 1);
 			}
 			strncat(cycle, d->p->desc->name, sizeof(cycle) - strlen(cycle) - 1);
@@ -470,10 +476,11 @@ int ogc_plugins_check_route(og_plugin *p, const char *path, const char *permissi
 		return 0;
 	name = p->desc->name;
 	len = strlen(name);
-	if (path == NULL || strncmp(path, "/api/v1/", 8) != 0 || strncmp(path + 8, name, len) != 0 ||
-	    (path[8 + len] != '\0' && path[8 + len] != '/')) {
-		ogc_log(OG_LOG_ERROR, "plugin %s: route %s refused: a plugin's routes live under "
-		                      "/api/v1/%s/",
+	if (path == NULL || strncmp(path, "/api/v1/", 8) != 0 ||
+	    strncmp(path + 8, name, len) != 0 || (path[8 + len] != '\0' && path[8 + len] != '/')) {
+		ogc_log(OG_LOG_ERROR,
+		        "plugin %s: route %s refused: a plugin's routes live under "
+		        "/api/v1/%s/",
 		        name, path != NULL ? path : "(null)", name);
 		goto fail;
 	}
@@ -485,8 +492,9 @@ int ogc_plugins_check_route(og_plugin *p, const char *path, const char *permissi
 		goto fail;
 	}
 	if (strcmp(rest, OG_PERM_AUTHENTICATED) != 0 && !ogc_registry_has_permission(rest)) {
-		ogc_log(OG_LOG_ERROR, "plugin %s: route %s refused: permission %s is not registered "
-		                      "(register permissions before the routes that use them)",
+		ogc_log(OG_LOG_ERROR,
+		        "plugin %s: route %s refused: permission %s is not registered "
+		        "(register permissions before the routes that use them)",
 		        name, path, rest);
 		goto fail;
 	}

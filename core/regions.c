@@ -50,10 +50,10 @@ static const char *const levels[] = {"district", "street", "community", "grid"};
 #define NLEVELS 4
 
 /* The API's picture of a region `r`. */
-#define REGION_JSON                                                                          \
-	"json_build_object('id', r.id, 'parent_id', r.parent_id, 'level', r.level, "         \
-	"'code', r.code, 'name', r.name, 'path', r.path::text, 'closed_on', r.closed_on, "   \
-	"'version', r.version, 'created_at', r.created_at, 'updated_at', r.updated_at, "     \
+#define REGION_JSON                                                                        \
+	"json_build_object('id', r.id, 'parent_id', r.parent_id, 'level', r.level, "       \
+	"'code', r.code, 'name', r.name, 'path', r.path::text, 'closed_on', r.closed_on, " \
+	"'version', r.version, 'created_at', r.created_at, 'updated_at', r.updated_at, "   \
 	"'children_count', (SELECT count(*) FROM core.region c WHERE c.parent_id = r.id))"
 
 /* "r is in the caller's scope", the scope being parameter $N ("" = all). */
@@ -121,8 +121,8 @@ static bool valid_date(const char *s)
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, m, d;
 
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4) ||
-	    !digits(s + 5, 2) || !digits(s + 8, 2))
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4) || !digits(s + 5, 2) ||
+	    !digits(s + 8, 2))
 		return false;
 	y = atoi(s);
 	m = (s[5] - '0') * 10 + (s[6] - '0');
@@ -229,8 +229,7 @@ static int check_code(og_req *req, int lvl, const char *code, const char *parent
 	}
 	if (lvl == 2 && stat &&
 	    !(n == STAT_CODE_LEN && digits(code, n) && pn >= 9 &&
-	      strncmp(code, parent_code, 9) == 0 && num3(code + 9) >= 1 &&
-	      num3(code + 9) <= 399)) {
+	      strncmp(code, parent_code, 9) == 0 && num3(code + 9) >= 1 && num3(code + 9) <= 399)) {
 		snprintf(msg, sizeof(msg),
 		         "community code must be 12 digits: its street's %.9s and a number "
 		         "001-399 (e.g. %.9s001)",
@@ -337,15 +336,16 @@ static int region_json(og_req *req, const og_host_api *host, int64_t id, json_t 
 	const char *params[1] = {sid};
 
 	fmt_id(sid, sizeof(sid), id);
-	return host->query_json(req, "SELECT " REGION_JSON " FROM core.region r "
-	                             "WHERE r.id = $1::bigint",
+	return host->query_json(req,
+	                        "SELECT " REGION_JSON " FROM core.region r "
+	                        "WHERE r.id = $1::bigint",
 	                        1, params, out);
 }
 
 /* Is `code` taken by a sibling under parent_id (0: among districts) other
  * than region `self`?  1 taken (409 replied), 0 free, -1 error. */
-static int sibling_taken(og_req *req, const og_host_api *host, int64_t parent_id,
-                         const char *code, int64_t self)
+static int sibling_taken(og_req *req, const og_host_api *host, int64_t parent_id, const char *code,
+                         int64_t self)
 {
 	char spar[24], sself[24];
 	const char *params[3] = {spar, code, sself};
@@ -483,17 +483,18 @@ static void regions_list(og_req *req, const og_host_api *host)
 	params[5] = code;
 	params[6] = closed ? "t" : "f";
 	params[7] = slimit;
-	rc = host->query_json(req,
-	                      "SELECT coalesce(json_agg(x.j ORDER BY x.id), '[]') FROM ("
-	                      "  SELECT r.id, " REGION_JSON " AS j FROM core.region r "
-	                      "  WHERE " IN_SCOPE("1") " AND r.id > $2::bigint "
-	                      "    AND ($3::text IS NULL OR r.level = $3::text) "
-	                      "    AND ($4::bigint IS NULL OR r.parent_id = $4::bigint) "
-	                      "    AND ($5::text IS NULL OR r.name ILIKE $5::text) "
-	                      "    AND ($6::text IS NULL OR r.code = $6::text) "
-	                      "    AND ($7::boolean OR r.closed_on IS NULL) "
-	                      "  ORDER BY r.id LIMIT $8::int) x",
-	                      8, params, &items);
+	rc = host->query_json(
+	        req,
+	        "SELECT coalesce(json_agg(x.j ORDER BY x.id), '[]') FROM ("
+	        "  SELECT r.id, " REGION_JSON " AS j FROM core.region r "
+	        "  WHERE " IN_SCOPE("1") " AND r.id > $2::bigint "
+	                                 "    AND ($3::text IS NULL OR r.level = $3::text) "
+	                                 "    AND ($4::bigint IS NULL OR r.parent_id = $4::bigint) "
+	                                 "    AND ($5::text IS NULL OR r.name ILIKE $5::text) "
+	                                 "    AND ($6::text IS NULL OR r.code = $6::text) "
+	                                 "    AND ($7::boolean OR r.closed_on IS NULL) "
+	                                 "  ORDER BY r.id LIMIT $8::int) x",
+	        8, params, &items);
 	free(pattern);
 	if (rc < 0)
 		return;
@@ -684,16 +685,18 @@ static void regions_tree(og_req *req, const og_host_api *host)
 	params[2] = depth;
 	params[3] = closed ? "t" : "f";
 	/* One ltree query for the whole subtree, never one per node. */
-	n = host->query_json(req,
-	                     "WITH top AS (SELECT r.path FROM core.region r "
-	                     "  WHERE r.id = $1::bigint AND " IN_SCOPE("2") ") "
+	n = host->query_json(
+	        req,
+	        "WITH top AS (SELECT r.path FROM core.region r "
+	        "  WHERE r.id = $1::bigint AND " IN_SCOPE(
+	                "2") ") "
 	                     "SELECT json_agg(" REGION_JSON " ORDER BY nlevel(r.path), r.id) "
 	                     "FROM core.region r, top "
 	                     "WHERE r.path <@ top.path "
 	                     "  AND ($3::int IS NULL "
 	                     "       OR nlevel(r.path) <= nlevel(top.path) + $3::int) "
 	                     "  AND (r.path = top.path OR $4::boolean OR r.closed_on IS NULL)",
-	                     4, params, &rows);
+	        4, params, &rows);
 	if (n < 0)
 		return;
 	root = json_is_array(rows) ? nest(rows) : NULL;
@@ -1011,8 +1014,7 @@ static void regions_patch(og_req *req, const og_host_api *host)
 	recode = p.has_code && strcmp(p.code, r.code) != 0;
 	if (count_children(req, host, r.id, &all, &open) != 0)
 		goto out;
-	if (recode && all > 0 &&
-	    (r.level == 0 || r.level == 2 || stat_district(r.district_code))) {
+	if (recode && all > 0 && (r.level == 0 || r.level == 2 || stat_district(r.district_code))) {
 		snprintf(msg, sizeof(msg),
 		         "code cannot change while %lld child region(s) have codes derived from it",
 		         (long long)all);
@@ -1100,12 +1102,12 @@ static void regions_patch(og_req *req, const og_host_api *host)
 		 * child regions today; the rule holds for any depth). */
 		const char *mp[3] = {r.path, np.path, sid};
 		og_result *res = host->query(
-		    req,
-		    "UPDATE core.region SET path = $2::text::ltree || $3::text::ltree || "
-		    "  subpath(path, nlevel($1::text::ltree)), version = version + 1, "
-		    "  updated_at = now() "
-		    "WHERE path <@ $1::text::ltree AND id <> $3::text::bigint",
-		    3, mp);
+		        req,
+		        "UPDATE core.region SET path = $2::text::ltree || $3::text::ltree || "
+		        "  subpath(path, nlevel($1::text::ltree)), version = version + 1, "
+		        "  updated_at = now() "
+		        "WHERE path <@ $1::text::ltree AND id <> $3::text::bigint",
+		        3, mp);
 		if (res == NULL)
 			goto out;
 		host->result_free(res);
@@ -1117,8 +1119,8 @@ static void regions_patch(og_req *req, const og_host_api *host)
 	if (moving) {
 		/* Rows of the shared model keep their grid_id: they now belong to
 		 * the new community's scope.  Said once, in the audit. */
-		json_t *what = moved_contents(req, host, json_string_value(json_object_get(after,
-		                                                                        "path")));
+		json_t *what = moved_contents(req, host,
+		                              json_string_value(json_object_get(after, "path")));
 		json_t *mb, *ma;
 		int rc;
 
@@ -1181,71 +1183,72 @@ out:
 /* ------------------------------------------------------------------ */
 /* routes and their OpenAPI detail */
 
-#define P_LIMIT                                                                              \
+#define P_LIMIT                                                                                \
 	"{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1," \
 	"\"maximum\":500,\"default\":50}}"
-#define P_CURSOR                                                                             \
+#define P_CURSOR                                                                               \
 	"{\"name\":\"cursor\",\"in\":\"query\",\"description\":\"next_cursor of the previous " \
 	"page\",\"schema\":{\"type\":\"string\"}}"
-#define P_CLOSED                                                                             \
+#define P_CLOSED                                                                               \
 	"{\"name\":\"include_closed\",\"in\":\"query\",\"description\":\"also closed regions " \
 	"(default false)\",\"schema\":{\"type\":\"boolean\",\"default\":false}}"
 #define S_LEVEL "{\"type\":\"string\",\"enum\":[\"district\",\"street\",\"community\",\"grid\"]}"
-#define S_CODE                                                                               \
+#define S_CODE                                                                                    \
 	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":32,\"pattern\":\"^[A-Za-z0-9_-]+$\"," \
-	"\"description\":\"unique among siblings; in a district coded 6 digits + 000000: "     \
-	"street 12 digits (district's 6 + 001-399 + 000), community 12 digits (street's 9 + " \
-	"001-399), grid = community code + 3 or 4 digits; elsewhere free text, a grid's code " \
+	"\"description\":\"unique among siblings; in a district coded 6 digits + 000000: "        \
+	"street 12 digits (district's 6 + 001-399 + 000), community 12 digits (street's 9 + "     \
+	"001-399), grid = community code + 3 or 4 digits; elsewhere free text, a grid's code "    \
 	"starting with its community's\"}"
 #define S_NAME "{\"type\":\"string\",\"minLength\":1,\"maxLength\":50}"
 
 static const char doc_list[] =
-    "{\"parameters\":["
-    "{\"name\":\"level\",\"in\":\"query\",\"schema\":" S_LEVEL "},"
-    "{\"name\":\"parent\",\"in\":\"query\",\"description\":\"direct children of this region\","
-    "\"schema\":{\"type\":\"integer\",\"minimum\":1}},"
-    "{\"name\":\"q\",\"in\":\"query\",\"description\":\"substring of the name\","
-    "\"schema\":{\"type\":\"string\",\"maxLength\":50}},"
-    "{\"name\":\"code\",\"in\":\"query\",\"description\":\"exact code\","
-    "\"schema\":{\"type\":\"string\",\"maxLength\":32}}," P_CLOSED "," P_LIMIT "," P_CURSOR "]}";
+        "{\"parameters\":["
+        "{\"name\":\"level\",\"in\":\"query\",\"schema\":" S_LEVEL "},"
+        "{\"name\":\"parent\",\"in\":\"query\",\"description\":\"direct children of this region\","
+        "\"schema\":{\"type\":\"integer\",\"minimum\":1}},"
+        "{\"name\":\"q\",\"in\":\"query\",\"description\":\"substring of the name\","
+        "\"schema\":{\"type\":\"string\",\"maxLength\":50}},"
+        "{\"name\":\"code\",\"in\":\"query\",\"description\":\"exact code\","
+        "\"schema\":{\"type\":\"string\",\"maxLength\":32}}," P_CLOSED "," P_LIMIT "," P_CURSOR
+        "]}";
 
 static const char doc_get[] =
-    "{\"parameters\":[],\"description\":\"id, parent_id, level, code, name, path, closed_on, "
-    "version, created_at, updated_at, children_count (direct children, open and closed); 404 "
-    "outside the caller's scope\"}";
+        "{\"parameters\":[],\"description\":\"id, parent_id, level, code, name, path, closed_on, "
+        "version, created_at, updated_at, children_count (direct children, open and closed); 404 "
+        "outside the caller's scope\"}";
 
 static const char doc_children[] = "{\"parameters\":[" P_CLOSED "," P_LIMIT "," P_CURSOR "]}";
 
 static const char doc_tree[] =
-    "{\"parameters\":["
-    "{\"name\":\"depth\",\"in\":\"query\",\"description\":\"levels below the region "
-    "(default: all)\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10}},"
-    P_CLOSED "],"
-    "\"description\":\"the region with nested children: {..., children: [...]}\"}";
+        "{\"parameters\":["
+        "{\"name\":\"depth\",\"in\":\"query\",\"description\":\"levels below the region "
+        "(default: all)\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10}}," P_CLOSED
+        "],"
+        "\"description\":\"the region with nested children: {..., children: [...]}\"}";
 
 static const char doc_create[] =
-    "{\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{"
-    "\"type\":\"object\",\"required\":[\"level\",\"code\",\"name\"],\"properties\":{"
-    "\"parent_id\":{\"type\":\"integer\",\"minimum\":1,\"nullable\":true,\"description\":"
-    "\"required except for a district (administrators only); the level just above\"},"
-    "\"level\":" S_LEVEL ",\"code\":" S_CODE ",\"name\":" S_NAME "}}}}}}";
+        "{\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{"
+        "\"type\":\"object\",\"required\":[\"level\",\"code\",\"name\"],\"properties\":{"
+        "\"parent_id\":{\"type\":\"integer\",\"minimum\":1,\"nullable\":true,\"description\":"
+        "\"required except for a district (administrators only); the level just above\"},"
+        "\"level\":" S_LEVEL ",\"code\":" S_CODE ",\"name\":" S_NAME "}}}}}}";
 
 static const char doc_patch[] =
-    "{\"parameters\":[{\"name\":\"If-Match\",\"in\":\"header\",\"description\":\"the version "
-    "read, when the body has none\",\"schema\":{\"type\":\"string\"}}],"
-    "\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{"
-    "\"type\":\"object\",\"properties\":{"
-    "\"version\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"the version read "
-    "(required here or in If-Match)\"},"
-    "\"name\":" S_NAME ",\"code\":" S_CODE ","
-    "\"closed_on\":{\"type\":\"string\",\"format\":\"date\",\"nullable\":true,\"description\":"
-    "\"a date closes the region (its children must be closed), null reopens it\"},"
-    "\"parent_id\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"grids only: move to "
-    "another community\"}}}}}}}";
+        "{\"parameters\":[{\"name\":\"If-Match\",\"in\":\"header\",\"description\":\"the version "
+        "read, when the body has none\",\"schema\":{\"type\":\"string\"}}],"
+        "\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{"
+        "\"type\":\"object\",\"properties\":{"
+        "\"version\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"the version read "
+        "(required here or in If-Match)\"},"
+        "\"name\":" S_NAME ",\"code\":" S_CODE ","
+        "\"closed_on\":{\"type\":\"string\",\"format\":\"date\",\"nullable\":true,\"description\":"
+        "\"a date closes the region (its children must be closed), null reopens it\"},"
+        "\"parent_id\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"grids only: move to "
+        "another community\"}}}}}}}";
 
 static const char doc_delete[] =
-    "{\"parameters\":[],\"description\":\"only while nothing references the region (409 "
-    "in_use otherwise: close it instead); answers {deleted: true, id}\"}";
+        "{\"parameters\":[],\"description\":\"only while nothing references the region (409 "
+        "in_use otherwise: close it instead); answers {deleted: true, id}\"}";
 
 void ogc_regions_register_routes(void)
 {

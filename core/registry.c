@@ -170,7 +170,8 @@ int ogc_registry_permission(og_plugin *owner, const char *code, const char *labe
 		return -1;
 	if (!valid_code(code, 64) || !owned_code(owner, code))
 		return refuse(owner, "permission \"%s\" refused: codes are [a-z0-9_.-]{1,64}%s%s%s",
-		              code != NULL ? code : "(null)", owner != NULL ? " and start with \"" : "",
+		              code != NULL ? code : "(null)",
+		              owner != NULL ? " and start with \"" : "",
 		              owner != NULL ? owner->desc->name : "", owner != NULL ? ".\"" : "");
 	if (empty(label))
 		return refuse(owner, "permission %s refused: a label is required", code);
@@ -181,7 +182,8 @@ int ogc_registry_permission(og_plugin *owner, const char *code, const char *labe
 		              owner_name(e->owner));
 	for (n = 0; roles != NULL && roles[n] != NULL; n++)
 		if (!valid_code(roles[n], 64))
-			return refuse(owner, "permission %s refused: bad role name \"%s\"", code, roles[n]);
+			return refuse(owner, "permission %s refused: bad role name \"%s\"", code,
+			              roles[n]);
 	grown = grow(perms, nperms, sizeof(*perms));
 	if (grown == NULL)
 		return refuse(owner, "permission %s refused: out of memory", code);
@@ -240,7 +242,8 @@ int ogc_registry_hook(og_plugin *owner, const char *event, og_hook_fn fn)
 		return -1;
 	dot = event != NULL ? strchr(event, '.') : NULL;
 	if (!valid_code(event, 64) || dot == NULL || dot == event || dot[1] == '\0')
-		return refuse(owner, "hook on \"%s\" refused: events are named \"<source>.<event>\"",
+		return refuse(owner,
+		              "hook on \"%s\" refused: events are named \"<source>.<event>\"",
 		              event != NULL ? event : "(null)");
 	if (fn == NULL)
 		return refuse(owner, "hook on %s refused: no function", event);
@@ -267,22 +270,24 @@ int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def)
 		return -1;
 	if (!valid_code(code, 64) || !owned_code(owner, code))
 		return refuse(owner, "indicator \"%s\" refused: codes are [a-z0-9_.-]{1,64}%s%s%s",
-		              code != NULL ? code : "(null)", owner != NULL ? " and start with \"" : "",
+		              code != NULL ? code : "(null)",
+		              owner != NULL ? " and start with \"" : "",
 		              owner != NULL ? owner->desc->name : "", owner != NULL ? ".\"" : "");
 	if (empty(def->label))
 		return refuse(owner, "indicator %s refused: a label is required", code);
 	/* Either SQL, or a ratio of two other indicators, never both: a ratio
 	 * is recomputed from its parts at every level of the region tree. */
 	ratio = def->ratio_numerator != NULL || def->ratio_denominator != NULL;
-	if (ratio && (empty(def->ratio_numerator) || empty(def->ratio_denominator) ||
-	              def->sql != NULL))
-		return refuse(owner, "indicator %s refused: a ratio names both its numerator and "
-		                     "denominator and has no sql",
+	if (ratio &&
+	    (empty(def->ratio_numerator) || empty(def->ratio_denominator) || def->sql != NULL))
+		return refuse(owner,
+		              "indicator %s refused: a ratio names both its numerator and "
+		              "denominator and has no sql",
 		              code);
 	if (!ratio && empty(def->sql))
 		return refuse(owner, "indicator %s refused: sql (or a ratio) is required", code);
-	if (ratio && (strcmp(def->ratio_numerator, code) == 0 ||
-	              strcmp(def->ratio_denominator, code) == 0))
+	if (ratio &&
+	    (strcmp(def->ratio_numerator, code) == 0 || strcmp(def->ratio_denominator, code) == 0))
 		return refuse(owner, "indicator %s refused: a ratio cannot refer to itself", code);
 	/* rows_sql exists from ABI 1.2 on: a plugin built for 1.1 handed a
 	 * shorter structure, so the member is neither read nor copied. */
@@ -329,17 +334,19 @@ int ogc_registry_ledger(og_plugin *owner, const og_ledger_def *def)
 		return refuse(owner, "ledger %s refused: columns and labels are required", name);
 	for (i = 0; i < def->ncolumns; i++)
 		if (empty(def->columns[i]) || empty(def->labels[i]))
-			return refuse(owner, "ledger %s refused: column %zu lacks a key or a label", name,
-			              i + 1);
+			return refuse(owner, "ledger %s refused: column %zu lacks a key or a label",
+			              name, i + 1);
 	/* The same rule as routes: a real permission, registered first. */
 	if (empty(def->permission) || strcmp(def->permission, OG_PERM_PUBLIC) == 0)
-		return refuse(owner, "ledger %s refused: it needs a permission (\"public\" is "
-		                     "reserved for the core)",
+		return refuse(owner,
+		              "ledger %s refused: it needs a permission (\"public\" is "
+		              "reserved for the core)",
 		              name);
 	if (strcmp(def->permission, OG_PERM_AUTHENTICATED) != 0 &&
 	    !ogc_registry_has_permission(def->permission))
-		return refuse(owner, "ledger %s refused: permission %s is not registered (register "
-		                     "permissions before what uses them)",
+		return refuse(owner,
+		              "ledger %s refused: permission %s is not registered (register "
+		              "permissions before what uses them)",
 		              name, def->permission);
 	for (i = 0; i < nledgers; i++)
 		if (ledgers[i].owner == owner && strcmp(ledgers[i].def.name, name) == 0)
@@ -438,8 +445,9 @@ int ogc_registry_fire(og_req *req, const char *event, int64_t entity_id, json_t 
 		if (strcmp(h->event, event) != 0)
 			continue;
 		if (hook_depth >= MAX_HOOK_DEPTH)
-			return hook_failed(req, h, "hooks nested too deeply (does a hook fire the event "
-			                           "that triggers it?)");
+			return hook_failed(req, h,
+			                   "hooks nested too deeply (does a hook fire the event "
+			                   "that triggers it?)");
 		status_before = req != NULL ? req->status : 0;
 		hook_depth++;
 		rc = h->fn(req, host, event, entity_id, payload);
@@ -461,21 +469,21 @@ int ogc_registry_fire(og_req *req, const char *event, int64_t entity_id, json_t 
  * grants below are written once and an administrator's later revocation
  * of a default grant survives restarts. */
 static const char SQL_PERMISSION[] =
-    "WITH old AS (SELECT 1 FROM core.permission WHERE code = $1) "
-    "INSERT INTO core.permission (code, label, owner) VALUES ($1, $2, $3) "
-    "ON CONFLICT (code) DO UPDATE SET label = EXCLUDED.label, owner = EXCLUDED.owner "
-    "WHERE (core.permission.label, core.permission.owner) IS DISTINCT FROM "
-    "(EXCLUDED.label, EXCLUDED.owner) "
-    "RETURNING NOT EXISTS (SELECT 1 FROM old)";
+        "WITH old AS (SELECT 1 FROM core.permission WHERE code = $1) "
+        "INSERT INTO core.permission (code, label, owner) VALUES ($1, $2, $3) "
+        "ON CONFLICT (code) DO UPDATE SET label = EXCLUDED.label, owner = EXCLUDED.owner "
+        "WHERE (core.permission.label, core.permission.owner) IS DISTINCT FROM "
+        "(EXCLUDED.label, EXCLUDED.owner) "
+        "RETURNING NOT EXISTS (SELECT 1 FROM old)";
 
 static const char SQL_GRANT[] =
-    "INSERT INTO core.role_permission (role, permission) VALUES ($1, $2) "
-    "ON CONFLICT DO NOTHING";
+        "INSERT INTO core.role_permission (role, permission) VALUES ($1, $2) "
+        "ON CONFLICT DO NOTHING";
 
 static const char SQL_TAG[] =
-    "INSERT INTO core.tag (code, label, owner) VALUES ($1, $2, $3) "
-    "ON CONFLICT (code) DO UPDATE SET label = EXCLUDED.label, owner = EXCLUDED.owner "
-    "WHERE (core.tag.label, core.tag.owner) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.owner)";
+        "INSERT INTO core.tag (code, label, owner) VALUES ($1, $2, $3) "
+        "ON CONFLICT (code) DO UPDATE SET label = EXCLUDED.label, owner = EXCLUDED.owner "
+        "WHERE (core.tag.label, core.tag.owner) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.owner)";
 
 /* Runs one statement; returns the result (caller PQclear) or NULL after
  * logging `what` with the server's message. */
@@ -522,8 +530,8 @@ static int sync_all(PGconn *conn, size_t *nnew)
 		for (r = 0; e->roles[r] != NULL; r++) {
 			const char *gparams[2] = {e->roles[r], e->code};
 
-			snprintf(what, sizeof(what), "permission %s: default grant to role %s", e->code,
-			         e->roles[r]);
+			snprintf(what, sizeof(what), "permission %s: default grant to role %s",
+			         e->code, e->roles[r]);
 			res = sync_exec(conn, what, SQL_GRANT, 2, gparams);
 			if (res == NULL)
 				return -1;
@@ -559,8 +567,9 @@ int ogc_registry_sync(PGconn *conn)
 	if (res == NULL)
 		return -1;
 	PQclear(res);
-	ogc_log(OG_LOG_INFO, "registry: %zu permissions (%zu new, default grants added), %zu tags "
-	                     "synced",
+	ogc_log(OG_LOG_INFO,
+	        "registry: %zu permissions (%zu new, default grants added), %zu tags "
+	        "synced",
 	        nperms, nnew, ntags);
 	return 0;
 }

@@ -14,15 +14,16 @@ static void roles_list(og_req *req, const og_host_api *host)
 {
 	json_t *out;
 
-	if (host->query_json(req,
-	                     "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-	                     "'name', r.name, 'label', r.label, 'rank', r.rank, 'permissions', "
-	                     "CASE WHEN r.name = 'admin' THEN (SELECT json_agg(code ORDER BY code) "
-	                     "FROM core.permission) ELSE (SELECT coalesce(json_agg(permission "
-	                     "ORDER BY permission), '[]') FROM core.role_permission p "
-	                     "WHERE p.role = r.name) END) ORDER BY r.rank), '[]'))"
-	                     " FROM core.role r",
-	                     0, NULL, &out) < 0)
+	if (host->query_json(
+	            req,
+	            "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+	            "'name', r.name, 'label', r.label, 'rank', r.rank, 'permissions', "
+	            "CASE WHEN r.name = 'admin' THEN (SELECT json_agg(code ORDER BY code) "
+	            "FROM core.permission) ELSE (SELECT coalesce(json_agg(permission "
+	            "ORDER BY permission), '[]') FROM core.role_permission p "
+	            "WHERE p.role = r.name) END) ORDER BY r.rank), '[]'))"
+	            " FROM core.role r",
+	            0, NULL, &out) < 0)
 		return;
 	host->reply_json(req, 200, out);
 }

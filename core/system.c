@@ -50,18 +50,16 @@ static json_t *operation(const ogc_route *r, unsigned method)
 		const char *end = strchr(p, '}');
 		if (end == NULL)
 			break;
-		json_array_append_new(params,
-		                      json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
-		                                (size_t)(end - p - 1), "in", "path", "required", 1,
-		                                "schema", "type", "string"));
+		json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
+		                                        (size_t)(end - p - 1), "in", "path",
+		                                        "required", 1, "schema", "type", "string"));
 		p = end;
 	}
 	json_object_set_new(op, "parameters", params);
 	if (method & (OG_POST | OG_PUT | OG_PATCH))
-		json_object_set_new(
-		    op, "requestBody",
-		    json_pack("{s:{s:{s:{s:s}}}}", "content", "application/json", "schema", "type",
-		              "object"));
+		json_object_set_new(op, "requestBody",
+		                    json_pack("{s:{s:{s:{s:s}}}}", "content", "application/json",
+		                              "schema", "type", "object"));
 	json_object_set_new(responses, "default",
 	                    json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
 	                              "JSON body, or {\"error\": {code, message, field}}",
@@ -107,17 +105,17 @@ static void openapi(og_req *req, const og_host_api *host)
 			if (r->methods & (1u << k))
 				json_object_set_new(item, method_keys[k], operation(r, 1u << k));
 	}
-	host->reply_json(
-	    req, 200,
-	    json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}}, s:{s:{s:s, s:{s:{s:{s:s}, "
-	              "s:{s:s}, s:{s:s}}}}}}}",
-	              "openapi", "3.0.3", "info", "title", "OneGrid 一网通 API", "version",
-	              PACKAGE_VERSION, "description",
-	              "Core and loaded plugin routes of this onegridd.", "paths", paths,
-	              "components", "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
-	              "schemas", "Error", "type", "object", "properties", "error", "properties",
-	              "code", "type", "string", "message", "type", "string", "field", "type",
-	              "string"));
+	host->reply_json(req, 200,
+	                 json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}}, s:{s:{s:s, "
+	                           "s:{s:{s:{s:s}, "
+	                           "s:{s:s}, s:{s:s}}}}}}}",
+	                           "openapi", "3.0.3", "info", "title", "OneGrid 一网通 API",
+	                           "version", PACKAGE_VERSION, "description",
+	                           "Core and loaded plugin routes of this onegridd.", "paths",
+	                           paths, "components", "securitySchemes", "bearer", "type", "http",
+	                           "scheme", "bearer", "schemas", "Error", "type", "object",
+	                           "properties", "error", "properties", "code", "type", "string",
+	                           "message", "type", "string", "field", "type", "string"));
 }
 
 void ogc_system_register_routes(void)

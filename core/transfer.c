@@ -44,9 +44,9 @@
 
 #include "core.h"
 
-#define MAX_REPLY_ERRORS 1000  /* row errors listed in a reply; all are counted */
-#define COPY_CHUNK (1 << 20)   /* bytes handed to PQputCopyData at a time */
-#define FETCH_ROWS "1000"      /* rows per FETCH from a cursor */
+#define MAX_REPLY_ERRORS 1000 /* row errors listed in a reply; all are counted */
+#define COPY_CHUNK (1 << 20)  /* bytes handed to PQputCopyData at a time */
+#define FETCH_ROWS "1000"     /* rows per FETCH from a cursor */
 #define HOUSEHOLD_NUMBER_MAX 40
 #define ADDRESS_MAX 200
 #define MAX_COLUMNS 64
@@ -59,27 +59,41 @@ typedef struct word {
 	const char *zh;    /* the word written in exports, first of its value */
 } word;
 
-static const word id_type_words[] = {
-    {"resident_id", "居民身份证"},         {"passport", "护照"},
-    {"hmt_permit", "港澳台居民居住证"},    {"foreign_permanent", "外国人永久居留身份证"},
-    {"none", "无"},                        {"resident_id", "身份证"},
-    {"resident_id", "二代身份证"},         {"hmt_permit", "港澳居民居住证"},
-    {"hmt_permit", "台湾居民居住证"},      {"hmt_permit", "港澳居民来往内地通行证"},
-    {"hmt_permit", "台湾居民来往大陆通行证"}, {"foreign_permanent", "外国人永久居留证"},
-    {"foreign_permanent", "外国人永久居留身份证件"}, {NULL, NULL}};
+static const word id_type_words[] = {{"resident_id", "居民身份证"},
+                                     {"passport", "护照"},
+                                     {"hmt_permit", "港澳台居民居住证"},
+                                     {"foreign_permanent", "外国人永久居留身份证"},
+                                     {"none", "无"},
+                                     {"resident_id", "身份证"},
+                                     {"resident_id", "二代身份证"},
+                                     {"hmt_permit", "港澳居民居住证"},
+                                     {"hmt_permit", "台湾居民居住证"},
+                                     {"hmt_permit", "港澳居民来往内地通行证"},
+                                     {"hmt_permit", "台湾居民来往大陆通行证"},
+                                     {"foreign_permanent", "外国人永久居留证"},
+                                     {"foreign_permanent", "外国人永久居留身份证件"},
+                                     {NULL, NULL}};
 static const word gender_words[] = {{"male", "男"}, {"female", "女"}, {NULL, NULL}};
-static const word residence_words[] = {
-    {"registered", "户籍"},     {"resident", "常住"},       {"floating", "流动"},
-    {"registered", "户籍人口"}, {"resident", "常住人口"},   {"floating", "流动人口"},
-    {NULL, NULL}};
-static const word life_words[] = {
-    {"active", "正常"}, {"moved_out", "迁出"}, {"deceased", "死亡"},
-    {"active", "在册"}, {"deceased", "已故"},  {NULL, NULL}};
-static const word kind_words[] = {
-    {"registered", "户籍户"}, {"resident", "常住户"}, {"rented", "租住户"},
-    {"collective", "集体户"}, {"registered", "户籍"},  {"resident", "常住"},
-    {"rented", "租住"},       {"rented", "租户"},      {"rented", "出租户"},
-    {"collective", "集体"},   {NULL, NULL}};
+static const word residence_words[] = {{"registered", "户籍"},
+                                       {"resident", "常住"},
+                                       {"floating", "流动"},
+                                       {"registered", "户籍人口"},
+                                       {"resident", "常住人口"},
+                                       {"floating", "流动人口"},
+                                       {NULL, NULL}};
+static const word life_words[] = {{"active", "正常"}, {"moved_out", "迁出"}, {"deceased", "死亡"},
+                                  {"active", "在册"}, {"deceased", "已故"},  {NULL, NULL}};
+static const word kind_words[] = {{"registered", "户籍户"},
+                                  {"resident", "常住户"},
+                                  {"rented", "租住户"},
+                                  {"collective", "集体户"},
+                                  {"registered", "户籍"},
+                                  {"resident", "常住"},
+                                  {"rented", "租住"},
+                                  {"rented", "租户"},
+                                  {"rented", "出租户"},
+                                  {"collective", "集体"},
+                                  {NULL, NULL}};
 
 /* The API value for a Chinese word or an API value in any case; NULL when
  * s is neither (the caller passes s on for the validator to name). */
@@ -127,24 +141,24 @@ enum column {
 /* The field name of each column: the API's name, the English header, the
  * key of an NDJSON row. */
 static const char *const column_field[COL_COUNT] = {
-    [COL_IGNORED] = "",
-    [COL_NAME] = "name",
-    [COL_ID_TYPE] = "id_type",
-    [COL_ID_NUMBER] = "id_number",
-    [COL_GENDER] = "gender",
-    [COL_BIRTH_DATE] = "birth_date",
-    [COL_ETHNICITY] = "ethnicity",
-    [COL_PHONE] = "phone",
-    [COL_RESIDENCE] = "residence_status",
-    [COL_PROVINCE] = "registered_province",
-    [COL_GRID_CODE] = "grid_code",
-    [COL_GRID_ID] = "grid_id",
-    [COL_HOUSEHOLD_ID] = "household_id",
-    [COL_HOUSEHOLD_NUMBER] = "household_number",
-    [COL_ADDRESS] = "address",
-    [COL_HOUSEHOLD_KIND] = "household_kind",
-    [COL_RELATION] = "relation",
-    [COL_LIFE_STATUS] = "life_status",
+        [COL_IGNORED] = "",
+        [COL_NAME] = "name",
+        [COL_ID_TYPE] = "id_type",
+        [COL_ID_NUMBER] = "id_number",
+        [COL_GENDER] = "gender",
+        [COL_BIRTH_DATE] = "birth_date",
+        [COL_ETHNICITY] = "ethnicity",
+        [COL_PHONE] = "phone",
+        [COL_RESIDENCE] = "residence_status",
+        [COL_PROVINCE] = "registered_province",
+        [COL_GRID_CODE] = "grid_code",
+        [COL_GRID_ID] = "grid_id",
+        [COL_HOUSEHOLD_ID] = "household_id",
+        [COL_HOUSEHOLD_NUMBER] = "household_number",
+        [COL_ADDRESS] = "address",
+        [COL_HOUSEHOLD_KIND] = "household_kind",
+        [COL_RELATION] = "relation",
+        [COL_LIFE_STATUS] = "life_status",
 };
 
 /* Chinese headers (and English ones that are not a field name). */
@@ -152,50 +166,50 @@ static const struct {
 	const char *header;
 	enum column col;
 } header_words[] = {
-    {"姓名", COL_NAME},
-    {"证件类型", COL_ID_TYPE},
-    {"证件号码", COL_ID_NUMBER},
-    {"身份证号", COL_ID_NUMBER},
-    {"身份证号码", COL_ID_NUMBER},
-    {"公民身份号码", COL_ID_NUMBER},
-    {"性别", COL_GENDER},
-    {"出生日期", COL_BIRTH_DATE},
-    {"民族", COL_ETHNICITY},
-    {"联系电话", COL_PHONE},
-    {"电话", COL_PHONE},
-    {"手机", COL_PHONE},
-    {"手机号", COL_PHONE},
-    {"手机号码", COL_PHONE},
-    {"人口类型", COL_RESIDENCE},
-    {"居住状态", COL_RESIDENCE},
-    {"户籍省份", COL_PROVINCE},
-    {"网格编码", COL_GRID_CODE},
-    {"户号", COL_HOUSEHOLD_NUMBER},
-    {"地址", COL_ADDRESS},
-    {"住址", COL_ADDRESS},
-    {"户类型", COL_HOUSEHOLD_KIND},
-    {"与户主关系", COL_RELATION},
-    {"生存状态", COL_LIFE_STATUS},
-    /* written by the export, dropped by the import */
-    {"编号", COL_IGNORED},
-    {"id", COL_IGNORED},
-    {"年龄", COL_IGNORED},
-    {"age", COL_IGNORED},
-    {"网格名称", COL_IGNORED},
-    {"grid_name", COL_IGNORED},
-    {"状态日期", COL_IGNORED},
-    {"life_status_date", COL_IGNORED},
-    {"标签", COL_IGNORED},
-    {"tags", COL_IGNORED},
-    {"version", COL_IGNORED},
-    {"created_at", COL_IGNORED},
-    {"updated_at", COL_IGNORED},
+        {"姓名", COL_NAME},
+        {"证件类型", COL_ID_TYPE},
+        {"证件号码", COL_ID_NUMBER},
+        {"身份证号", COL_ID_NUMBER},
+        {"身份证号码", COL_ID_NUMBER},
+        {"公民身份号码", COL_ID_NUMBER},
+        {"性别", COL_GENDER},
+        {"出生日期", COL_BIRTH_DATE},
+        {"民族", COL_ETHNICITY},
+        {"联系电话", COL_PHONE},
+        {"电话", COL_PHONE},
+        {"手机", COL_PHONE},
+        {"手机号", COL_PHONE},
+        {"手机号码", COL_PHONE},
+        {"人口类型", COL_RESIDENCE},
+        {"居住状态", COL_RESIDENCE},
+        {"户籍省份", COL_PROVINCE},
+        {"网格编码", COL_GRID_CODE},
+        {"户号", COL_HOUSEHOLD_NUMBER},
+        {"地址", COL_ADDRESS},
+        {"住址", COL_ADDRESS},
+        {"户类型", COL_HOUSEHOLD_KIND},
+        {"与户主关系", COL_RELATION},
+        {"生存状态", COL_LIFE_STATUS},
+        /* written by the export, dropped by the import */
+        {"编号", COL_IGNORED},
+        {"id", COL_IGNORED},
+        {"年龄", COL_IGNORED},
+        {"age", COL_IGNORED},
+        {"网格名称", COL_IGNORED},
+        {"grid_name", COL_IGNORED},
+        {"状态日期", COL_IGNORED},
+        {"life_status_date", COL_IGNORED},
+        {"标签", COL_IGNORED},
+        {"tags", COL_IGNORED},
+        {"version", COL_IGNORED},
+        {"created_at", COL_IGNORED},
+        {"updated_at", COL_IGNORED},
 };
 
 /* NDJSON keys the export writes and the import drops (read-only fields). */
-static const char *const readonly_keys[] = {"id",      "age",        "tags",
-                                            "version", "created_at", "updated_at",
-                                            "life_status_date", "grid_name"};
+static const char *const readonly_keys[] = {
+        "id",       "age", "tags", "version", "created_at", "updated_at", "life_status_date",
+        "grid_name"};
 
 /* ------------------------------------------------------------------ */
 /* Text helpers */
@@ -303,8 +317,8 @@ static char *trim(char *s)
 	}
 	end = s + strlen(s);
 	for (;;) {
-		if (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
-		                end[-1] == '\n'))
+		if (end > s &&
+		    (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
 			end--;
 		else if (end - s >= 3 && strncmp(end - 3, "\xE3\x80\x80", 3) == 0)
 			end -= 3;
@@ -328,8 +342,8 @@ static void normalise_date(const char *s, char *out, size_t outlen)
 		snprintf(out, outlen, "%04u-%02u-%02u", y, m, d);
 		return;
 	}
-	if (sscanf(s, "%4u%c%2u%c%2u%c", &y, &sep1, &m, &sep2, &d, &extra) == 5 &&
-	    sep1 == sep2 && (sep1 == '-' || sep1 == '/' || sep1 == '.') && y >= 1000) {
+	if (sscanf(s, "%4u%c%2u%c%2u%c", &y, &sep1, &m, &sep2, &d, &extra) == 5 && sep1 == sep2 &&
+	    (sep1 == '-' || sep1 == '/' || sep1 == '.') && y >= 1000) {
 		snprintf(out, outlen, "%04u-%02u-%02u", y, m, d);
 		return;
 	}
@@ -417,8 +431,8 @@ typedef struct import {
 	char *fields[MAX_COLUMNS]; /* current record, owned */
 	int nfields;
 	bool too_many_fields;
-	long record;   /* records seen, header included */
-	bool stop;     /* a whole-request error reply is set */
+	long record; /* records seen, header included */
+	bool stop;   /* a whole-request error reply is set */
 
 	/* results */
 	struct evbuffer *copy; /* COPY text of the rows that passed */
@@ -426,11 +440,11 @@ typedef struct import {
 	long passed;           /* rows in copy */
 	row_error *errors;     /* in row order; only the first MAX_REPLY_ERRORS kept */
 	size_t nerrors;
-	long error_count;      /* every row error */
+	long error_count; /* every row error */
 } import;
 
 static void add_error(import *im, long row, const char *field, const char *fmt, ...)
-    OG_PRINTF(4, 5);
+        OG_PRINTF(4, 5);
 
 static void add_error(import *im, long row, const char *field, const char *fmt, ...)
 {
@@ -474,11 +488,12 @@ static int grid_by_id_cmp(const void *a, const void *b)
 static int load_grids(import *im)
 {
 	const char *scope = ogc_util_scope(im->req);
-	PGresult *r = ogc_req_exec(im->req,
-	                           "SELECT id, code, closed_on IS NOT NULL AND closed_on <= current_date "
-	                           "FROM core.region WHERE level = 'grid' "
-	                           "AND ($1 = '' OR path <@ $1::ltree)",
-	                           1, &scope);
+	PGresult *r =
+	        ogc_req_exec(im->req,
+	                     "SELECT id, code, closed_on IS NOT NULL AND closed_on <= current_date "
+	                     "FROM core.region WHERE level = 'grid' "
+	                     "AND ($1 = '' OR path <@ $1::ltree)",
+	                     1, &scope);
 	size_t n;
 
 	if (r == NULL)
@@ -559,7 +574,7 @@ typedef struct row_extra {
 	const char *address;          /* borrowed from hold; NULL when blank */
 	const char *household_kind;   /* an API value (static), or NULL */
 	int64_t household_id;         /* 0 when not given */
-	json_t *hold; /* new (the caller decrefs it): keeps the strings alive */
+	json_t *hold;                 /* new (the caller decrefs it): keeps the strings alive */
 } row_extra;
 
 /* Takes the non-resident members off a row (`in`, borrowed and changed):
@@ -605,7 +620,8 @@ static int take_extras(import *im, long row, json_t *in, row_extra *ex)
 	/* Residents enter the register alive: moves and deaths are events. */
 	v = json_object_get(in, "life_status");
 	if (v != NULL) {
-		if (!json_is_null(v) && !(json_is_string(v) && strcmp(json_string_value(v), "active") == 0)) {
+		if (!json_is_null(v) &&
+		    !(json_is_string(v) && strcmp(json_string_value(v), "active") == 0)) {
 			add_error(im, row, "life_status",
 			          "only active residents are imported; record moves and deaths as "
 			          "events");
@@ -623,8 +639,10 @@ static int take_extras(import *im, long row, json_t *in, row_extra *ex)
 		          "give household_id or household_number/address, not both");
 		return -1;
 	}
-	if (ex->household_number && ogc_util_utf8_len(ex->household_number) > HOUSEHOLD_NUMBER_MAX) {
-		add_error(im, row, "household_number", "household_number is longer than 40 characters");
+	if (ex->household_number &&
+	    ogc_util_utf8_len(ex->household_number) > HOUSEHOLD_NUMBER_MAX) {
+		add_error(im, row, "household_number",
+		          "household_number is longer than 40 characters");
 		return -1;
 	}
 	if (ex->address && ogc_util_utf8_len(ex->address) > ADDRESS_MAX) {
@@ -634,9 +652,10 @@ static int take_extras(import *im, long row, json_t *in, row_extra *ex)
 	if (ex->household_kind && *ex->household_kind) {
 		const char *k = word_value(kind_words, ex->household_kind);
 		if (k == NULL) {
-			add_error(im, row, "household_kind",
-			          "household_kind must be registered, resident, rented or collective "
-			          "(户籍户、常住户、租住户、集体户)");
+			add_error(
+			        im, row, "household_kind",
+			        "household_kind must be registered, resident, rented or collective "
+			        "(户籍户、常住户、租住户、集体户)");
 			return -1;
 		}
 		ex->household_kind = k;
@@ -679,13 +698,15 @@ static int resolve_grid(import *im, long row, json_t *in, const row_extra *ex)
 		}
 		if (ambiguous) {
 			add_error(im, row, "grid_code",
-			          "several grids in your scope have code %s; give grid_id", ex->grid_code);
+			          "several grids in your scope have code %s; give grid_id",
+			          ex->grid_code);
 			return -1;
 		}
 	} else if (im->default_grid != 0) {
 		g = grid_of_id(im, im->default_grid);
 	} else {
-		add_error(im, row, "grid_code", "every row needs its grid: 网格编码 (grid_code) or grid_id");
+		add_error(im, row, "grid_code",
+		          "every row needs its grid: 网格编码 (grid_code) or grid_id");
 		return -1;
 	}
 	if (g->closed) {
@@ -702,8 +723,10 @@ static int resolve_grid(import *im, long row, json_t *in, const row_extra *ex)
 static void import_row(import *im, long row, json_t *in)
 {
 	static const char *const copy_fields[] = {
-	    "name",  "id_type", "id_number", "gender", "birth_date", "ethnicity",
-	    "phone", "residence_status", "registered_province", "relation"};
+	        "name",    "id_type",          "id_number",
+	        "gender",  "birth_date",       "ethnicity",
+	        "phone",   "residence_status", "registered_province",
+	        "relation"};
 	row_extra ex;
 	json_t *out = NULL;
 	const char *field = NULL;
@@ -716,8 +739,7 @@ static void import_row(import *im, long row, json_t *in)
 	}
 	if (ex.household_id != 0)
 		json_object_set_new(in, "household_id", json_integer(ex.household_id));
-	if (ogc_residents_validate(in, false, &out, &field, why, sizeof(why)) != 0 ||
-	    out == NULL) {
+	if (ogc_residents_validate(in, false, &out, &field, why, sizeof(why)) != 0 || out == NULL) {
 		add_error(im, row, field ? field : "row", "%s", why[0] ? why : "invalid");
 		json_decref(out);
 		json_decref(ex.hold);
@@ -803,7 +825,8 @@ static void csv_header(import *im)
 		}
 		if (col != COL_IGNORED && have[col]) {
 			char m[160];
-			snprintf(m, sizeof(m), "column %s appears twice (as %s)", column_field[col], h);
+			snprintf(m, sizeof(m), "column %s appears twice (as %s)", column_field[col],
+			         h);
 			ogc_util_invalid(im->req, "columns", m);
 			im->stop = true;
 			json_decref(unknown);
@@ -901,9 +924,9 @@ static void csv_record(int c, void *data)
 	}
 	/* A spreadsheet lists an ID number without its type: a resident ID. */
 	if (json_object_get(in, "id_type") == NULL)
-		json_object_set_new(in, "id_type", json_string(json_object_get(in, "id_number")
-		                                                    ? "resident_id"
-		                                                    : "none"));
+		json_object_set_new(
+		        in, "id_type",
+		        json_string(json_object_get(in, "id_number") ? "resident_id" : "none"));
 	import_row(im, row, in);
 	json_decref(in);
 done:
@@ -1042,8 +1065,9 @@ static int copy_in(import *im)
 	}
 	if (ok)
 		return 0;
-	ogc_req_reply_error(im->req, err.status ? err.status : 500, err.status ? err.code : "internal",
-	                    "the rows could not be loaded", NULL);
+	ogc_req_reply_error(im->req, err.status ? err.status : 500,
+	                    err.status ? err.code : "internal", "the rows could not be loaded",
+	                    NULL);
 	return -1;
 }
 
@@ -1058,37 +1082,38 @@ static int database_checks(import *im)
 	row_error *merged;
 	size_t n, i = 0, k = 0, m = 0;
 
-	r = ogc_req_exec(im->req,
-	                 "WITH firsts AS (SELECT id_number, min(rownum) AS first FROM import_row "
-	                 "  WHERE id_number IS NOT NULL GROUP BY id_number), "
-	                 "errs AS ("
-	                 "  SELECT t.rownum, 1 AS rank, 'id_number' AS field, 'duplicate' AS reason "
-	                 "    FROM import_row t JOIN core.resident x ON x.id_number = t.id_number "
-	                 "  UNION ALL "
-	                 "  SELECT t.rownum, 2, 'id_number', 'duplicate: the same number is in row ' "
-	                 "         || f.first "
-	                 "    FROM import_row t JOIN firsts f ON f.id_number = t.id_number "
-	                 "   WHERE f.first <> t.rownum "
-	                 "  UNION ALL "
-	                 "  SELECT t.rownum, 3, 'household_id', 'no such household in the row''s grid' "
-	                 "    FROM import_row t WHERE t.household_id IS NOT NULL AND NOT EXISTS "
-	                 "      (SELECT 1 FROM core.household h WHERE h.id = t.household_id "
-	                 "          AND h.grid_id = t.grid_id) "
-	                 "  UNION ALL "
-	                 /* as POST /households: a household without a building has an address */
-	                 "  SELECT t.rownum, 4, 'address', 'household ' || t.household_number || "
-	                 "         ' is new: a row of it must give its address (地址)' "
-	                 "    FROM import_row t JOIN (SELECT grid_id, household_number FROM import_row "
-	                 "           WHERE household_number IS NOT NULL GROUP BY 1, 2 "
-	                 "          HAVING bool_and(address IS NULL)) g "
-	                 "      USING (grid_id, household_number) "
-	                 "   WHERE NOT EXISTS (SELECT 1 FROM core.household h "
-	                 "          WHERE h.grid_id = t.grid_id "
-	                 "            AND h.household_number = t.household_number)) "
-	                 "UPDATE import_row t SET error_field = e.field, error_reason = e.reason "
-	                 "  FROM (SELECT DISTINCT ON (rownum) * FROM errs ORDER BY rownum, rank) e "
-	                 " WHERE t.rownum = e.rownum",
-	                 0, NULL);
+	r = ogc_req_exec(
+	        im->req,
+	        "WITH firsts AS (SELECT id_number, min(rownum) AS first FROM import_row "
+	        "  WHERE id_number IS NOT NULL GROUP BY id_number), "
+	        "errs AS ("
+	        "  SELECT t.rownum, 1 AS rank, 'id_number' AS field, 'duplicate' AS reason "
+	        "    FROM import_row t JOIN core.resident x ON x.id_number = t.id_number "
+	        "  UNION ALL "
+	        "  SELECT t.rownum, 2, 'id_number', 'duplicate: the same number is in row ' "
+	        "         || f.first "
+	        "    FROM import_row t JOIN firsts f ON f.id_number = t.id_number "
+	        "   WHERE f.first <> t.rownum "
+	        "  UNION ALL "
+	        "  SELECT t.rownum, 3, 'household_id', 'no such household in the row''s grid' "
+	        "    FROM import_row t WHERE t.household_id IS NOT NULL AND NOT EXISTS "
+	        "      (SELECT 1 FROM core.household h WHERE h.id = t.household_id "
+	        "          AND h.grid_id = t.grid_id) "
+	        "  UNION ALL "
+	        /* as POST /households: a household without a building has an address */
+	        "  SELECT t.rownum, 4, 'address', 'household ' || t.household_number || "
+	        "         ' is new: a row of it must give its address (地址)' "
+	        "    FROM import_row t JOIN (SELECT grid_id, household_number FROM import_row "
+	        "           WHERE household_number IS NOT NULL GROUP BY 1, 2 "
+	        "          HAVING bool_and(address IS NULL)) g "
+	        "      USING (grid_id, household_number) "
+	        "   WHERE NOT EXISTS (SELECT 1 FROM core.household h "
+	        "          WHERE h.grid_id = t.grid_id "
+	        "            AND h.household_number = t.household_number)) "
+	        "UPDATE import_row t SET error_field = e.field, error_reason = e.reason "
+	        "  FROM (SELECT DISTINCT ON (rownum) * FROM errs ORDER BY rownum, rank) e "
+	        " WHERE t.rownum = e.rownum",
+	        0, NULL);
 	if (r == NULL)
 		return -1;
 	n = strtoul(PQcmdTuples(r), NULL, 10);
@@ -1098,7 +1123,8 @@ static int database_checks(import *im)
 	im->error_count += (long)n;
 	r = ogc_req_exec(im->req,
 	                 "SELECT rownum, error_field, error_reason FROM import_row "
-	                 "WHERE error_field IS NOT NULL ORDER BY rownum LIMIT " "1000",
+	                 "WHERE error_field IS NOT NULL ORDER BY rownum LIMIT "
+	                 "1000",
 	                 0, NULL);
 	if (r == NULL)
 		return -1;
@@ -1137,11 +1163,10 @@ static json_t *errors_json(const import *im)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < im->nerrors; i++)
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s}", "row",
-		                                   (json_int_t)im->errors[i].row, "field",
-		                                   im->errors[i].field ? im->errors[i].field : "row",
-		                                   "reason",
-		                                   im->errors[i].reason ? im->errors[i].reason : ""));
+		json_array_append_new(
+		        a, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)im->errors[i].row,
+		                     "field", im->errors[i].field ? im->errors[i].field : "row",
+		                     "reason", im->errors[i].reason ? im->errors[i].reason : ""));
 	return a;
 }
 
@@ -1159,62 +1184,63 @@ static long load_rows(import *im, long *imported)
 	long created;
 
 	r = ogc_req_exec(
-	    im->req,
-	    "WITH want AS ("
-	    "  SELECT grid_id, household_number, "
-	    "         CASE WHEN household_number IS NULL THEN address END AS key_address, "
-	    "         (array_agg(household_kind ORDER BY rownum) "
-	    "            FILTER (WHERE household_kind IS NOT NULL))[1] AS kind, "
-	    "         (array_agg(address ORDER BY rownum) FILTER (WHERE address IS NOT NULL))[1] "
-	    "            AS address, min(rownum) AS first "
-	    "    FROM import_row "
-	    "   WHERE household_id IS NULL "
-	    "     AND (household_number IS NOT NULL OR address IS NOT NULL) "
-	    "   GROUP BY 1, 2, 3 HAVING bool_or(error_field IS NULL)), "
-	    /* two anti-joins rather than one with an OR: each can be hashed */
-	    "fresh AS ("
-	    "  SELECT w.* FROM want w WHERE w.household_number IS NOT NULL AND NOT EXISTS "
-	    "    (SELECT 1 FROM core.household h WHERE h.grid_id = w.grid_id "
-	    "        AND h.household_number = w.household_number) "
-	    "  UNION ALL "
-	    "  SELECT w.* FROM want w WHERE w.household_number IS NULL AND NOT EXISTS "
-	    "    (SELECT 1 FROM core.household h WHERE h.household_number IS NULL "
-	    "        AND h.grid_id = w.grid_id AND h.address = w.key_address)), "
-	    "ins AS ("
-	    "  INSERT INTO core.household (grid_id, kind, household_number, address) "
-	    "  SELECT grid_id, coalesce(kind, 'registered'), household_number, address "
-	    "    FROM fresh ORDER BY first RETURNING id) "
-	    "SELECT count(*) FROM ins",
-	    0, NULL);
+	        im->req,
+	        "WITH want AS ("
+	        "  SELECT grid_id, household_number, "
+	        "         CASE WHEN household_number IS NULL THEN address END AS key_address, "
+	        "         (array_agg(household_kind ORDER BY rownum) "
+	        "            FILTER (WHERE household_kind IS NOT NULL))[1] AS kind, "
+	        "         (array_agg(address ORDER BY rownum) FILTER (WHERE address IS NOT "
+	        "NULL))[1] "
+	        "            AS address, min(rownum) AS first "
+	        "    FROM import_row "
+	        "   WHERE household_id IS NULL "
+	        "     AND (household_number IS NOT NULL OR address IS NOT NULL) "
+	        "   GROUP BY 1, 2, 3 HAVING bool_or(error_field IS NULL)), "
+	        /* two anti-joins rather than one with an OR: each can be hashed */
+	        "fresh AS ("
+	        "  SELECT w.* FROM want w WHERE w.household_number IS NOT NULL AND NOT EXISTS "
+	        "    (SELECT 1 FROM core.household h WHERE h.grid_id = w.grid_id "
+	        "        AND h.household_number = w.household_number) "
+	        "  UNION ALL "
+	        "  SELECT w.* FROM want w WHERE w.household_number IS NULL AND NOT EXISTS "
+	        "    (SELECT 1 FROM core.household h WHERE h.household_number IS NULL "
+	        "        AND h.grid_id = w.grid_id AND h.address = w.key_address)), "
+	        "ins AS ("
+	        "  INSERT INTO core.household (grid_id, kind, household_number, address) "
+	        "  SELECT grid_id, coalesce(kind, 'registered'), household_number, address "
+	        "    FROM fresh ORDER BY first RETURNING id) "
+	        "SELECT count(*) FROM ins",
+	        0, NULL);
 	if (r == NULL)
 		return -1;
 	created = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 
 	r = ogc_req_exec(
-	    im->req,
-	    "INSERT INTO core.resident (id, name, id_type, id_number, gender, birth_date, "
-	    "  ethnicity, phone, residence_status, registered_province, grid_id, household_id, "
-	    "  relation) "
-	    "SELECT t.id, t.name, t.id_type, t.id_number, t.gender, t.birth_date, t.ethnicity, "
-	    "       t.phone, t.residence_status, t.registered_province, t.grid_id, "
-	    "       coalesce(t.household_id, hn.id, ha.id), t.relation "
-	    "  FROM import_row t "
-	    "  LEFT JOIN (SELECT h.grid_id, h.household_number, min(h.id) AS id "
-	    "               FROM core.household h "
-	    "              WHERE (h.grid_id, h.household_number) IN "
-	    "                    (SELECT grid_id, household_number FROM import_row) "
-	    "              GROUP BY 1, 2) hn "
-	    "    ON hn.grid_id = t.grid_id AND hn.household_number = t.household_number "
-	    "  LEFT JOIN (SELECT h.grid_id, h.address, min(h.id) AS id FROM core.household h "
-	    "              WHERE h.household_number IS NULL AND (h.grid_id, h.address) IN "
-	    "                    (SELECT grid_id, address FROM import_row "
-	    "                      WHERE household_number IS NULL) "
-	    "              GROUP BY 1, 2) ha "
-	    "    ON t.household_number IS NULL AND ha.grid_id = t.grid_id "
-	    "       AND ha.address = t.address "
-	    " WHERE t.error_field IS NULL ORDER BY t.rownum",
-	    0, NULL);
+	        im->req,
+	        "INSERT INTO core.resident (id, name, id_type, id_number, gender, birth_date, "
+	        "  ethnicity, phone, residence_status, registered_province, grid_id, household_id, "
+	        "  relation) "
+	        "SELECT t.id, t.name, t.id_type, t.id_number, t.gender, t.birth_date, t.ethnicity, "
+	        "       t.phone, t.residence_status, t.registered_province, t.grid_id, "
+	        "       coalesce(t.household_id, hn.id, ha.id), t.relation "
+	        "  FROM import_row t "
+	        "  LEFT JOIN (SELECT h.grid_id, h.household_number, min(h.id) AS id "
+	        "               FROM core.household h "
+	        "              WHERE (h.grid_id, h.household_number) IN "
+	        "                    (SELECT grid_id, household_number FROM import_row) "
+	        "              GROUP BY 1, 2) hn "
+	        "    ON hn.grid_id = t.grid_id AND hn.household_number = t.household_number "
+	        "  LEFT JOIN (SELECT h.grid_id, h.address, min(h.id) AS id FROM core.household h "
+	        "              WHERE h.household_number IS NULL AND (h.grid_id, h.address) IN "
+	        "                    (SELECT grid_id, address FROM import_row "
+	        "                      WHERE household_number IS NULL) "
+	        "              GROUP BY 1, 2) ha "
+	        "    ON t.household_number IS NULL AND ha.grid_id = t.grid_id "
+	        "       AND ha.address = t.address "
+	        " WHERE t.error_field IS NULL ORDER BY t.rownum",
+	        0, NULL);
 	if (r == NULL)
 		return -1;
 	*imported = strtol(PQcmdTuples(r), NULL, 10);
@@ -1222,16 +1248,16 @@ static long load_rows(import *im, long *imported)
 
 	/* A household without a head gets the imported resident who says so. */
 	r = ogc_req_exec(
-	    im->req,
-	    "UPDATE core.household h SET head_resident_id = s.rid, version = h.version + 1, "
-	    "       updated_at = now() "
-	    "  FROM (SELECT DISTINCT ON (x.household_id) x.household_id, x.id AS rid "
-	    "          FROM import_row t JOIN core.resident x ON x.id = t.id "
-	    "         WHERE t.error_field IS NULL AND x.household_id IS NOT NULL "
-	    "           AND x.relation = '户主' "
-	    "         ORDER BY x.household_id, t.rownum) s "
-	    " WHERE h.id = s.household_id AND h.head_resident_id IS NULL",
-	    0, NULL);
+	        im->req,
+	        "UPDATE core.household h SET head_resident_id = s.rid, version = h.version + 1, "
+	        "       updated_at = now() "
+	        "  FROM (SELECT DISTINCT ON (x.household_id) x.household_id, x.id AS rid "
+	        "          FROM import_row t JOIN core.resident x ON x.id = t.id "
+	        "         WHERE t.error_field IS NULL AND x.household_id IS NOT NULL "
+	        "           AND x.relation = '户主' "
+	        "         ORDER BY x.household_id, t.rownum) s "
+	        " WHERE h.id = s.household_id AND h.head_resident_id IS NULL",
+	        0, NULL);
 	if (r == NULL)
 		return -1;
 	PQclear(r);
@@ -1250,11 +1276,11 @@ static int fire_created(import *im, const og_host_api *host)
 	if (!ogc_registry_has_hooks("resident.created"))
 		return 0;
 	r = ogc_req_exec(im->req,
-	                           "DECLARE og_import_cur NO SCROLL CURSOR FOR "
-	                           "SELECT x.id, " OGC_RESIDENT_JSON_SQL " FROM import_row t "
-	                           "JOIN core.resident x ON x.id = t.id "
-	                           "WHERE t.error_field IS NULL ORDER BY t.rownum",
-	                           0, NULL);
+	                 "DECLARE og_import_cur NO SCROLL CURSOR FOR "
+	                 "SELECT x.id, " OGC_RESIDENT_JSON_SQL " FROM import_row t "
+	                 "JOIN core.resident x ON x.id = t.id "
+	                 "WHERE t.error_field IS NULL ORDER BY t.rownum",
+	                 0, NULL);
 
 	if (r == NULL)
 		return -1;
@@ -1350,7 +1376,8 @@ static void ct_charset(const char *ct, char *out, size_t outlen)
 static void import_residents(og_req *req, const og_host_api *host)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
-	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req->ev), "Content-Type");
+	const char *ct =
+	        evhttp_find_header(evhttp_request_get_input_headers(req->ev), "Content-Type");
 	const char *format = host->query_param(req, "format");
 	const char *mode = host->query_param(req, "mode");
 	const char *encoding = host->query_param(req, "encoding");
@@ -1359,7 +1386,7 @@ static void import_residents(og_req *req, const og_host_api *host)
 	const char *data;
 	char *converted = NULL;
 	bool csv, all_or_nothing = false, gbk = false, was_gbk = false;
-	import im;
+import im;
 	long imported = 0, households = 0;
 	json_t *summary;
 
@@ -1378,9 +1405,10 @@ static void import_residents(og_req *req, const og_host_api *host)
 	} else if (ct_is(ct, "application/x-ndjson")) {
 		csv = false;
 	} else if (ct_is(ct, "application/octet-stream") || len == 0) {
-		ogc_util_invalid(req, "format",
-		                 "say what the file is: Content-Type text/csv or application/x-ndjson, "
-		                 "or ?format=csv|ndjson");
+		ogc_util_invalid(
+		        req, "format",
+		        "say what the file is: Content-Type text/csv or application/x-ndjson, "
+		        "or ?format=csv|ndjson");
 		return;
 	} else {
 		ogc_req_reply_error(req, 415, "unsupported_media_type",
@@ -1424,9 +1452,10 @@ static void import_residents(og_req *req, const og_host_api *host)
 	data = (const char *)evbuffer_pullup(in, -1);
 	if (len >= 2 && ((unsigned char)data[0] == 0xFF || (unsigned char)data[0] == 0xFE) &&
 	    ((unsigned char)data[1] == 0xFE || (unsigned char)data[1] == 0xFF)) {
-		ogc_req_reply_error(req, 415, "encoding",
-		                    "file is UTF-16; save it as UTF-8 (CSV UTF-8) and send it again",
-		                    "encoding");
+		ogc_req_reply_error(
+		        req, 415, "encoding",
+		        "file is UTF-16; save it as UTF-8 (CSV UTF-8) and send it again",
+		        "encoding");
 		return;
 	}
 	bad = utf8_bad_at((const unsigned char *)data, len);
@@ -1440,8 +1469,8 @@ static void import_residents(og_req *req, const og_host_api *host)
 		converted = gb18030_to_utf8(data, len, &len, &bad);
 		if (converted == NULL) {
 			char msg[128];
-			snprintf(msg, sizeof(msg), "file is neither UTF-8 nor GBK (bad byte at offset %zu)",
-			         bad);
+			snprintf(msg, sizeof(msg),
+			         "file is neither UTF-8 nor GBK (bad byte at offset %zu)", bad);
 			ogc_req_reply_error(req, 415, "encoding", msg, "encoding");
 			return;
 		}
@@ -1475,16 +1504,17 @@ static void import_residents(og_req *req, const og_host_api *host)
 	/* Load: temp table, duplicate checks, households, residents. */
 	if (im.passed > 0) {
 		PGresult *r = ogc_req_exec(
-		    req,
-		    "CREATE TEMP TABLE import_row ("
-		    "  rownum integer PRIMARY KEY, "
-		    "  id bigint NOT NULL DEFAULT nextval('core.resident_id_seq'), "
-		    "  name text, id_type text, id_number text, gender text, birth_date date, "
-		    "  ethnicity text, phone text, residence_status text, registered_province text, "
-		    "  relation text, grid_id bigint NOT NULL, household_id bigint, "
-		    "  household_number text, address text, household_kind text, "
-		    "  error_field text, error_reason text) ON COMMIT DROP",
-		    0, NULL);
+		        req,
+		        "CREATE TEMP TABLE import_row ("
+		        "  rownum integer PRIMARY KEY, "
+		        "  id bigint NOT NULL DEFAULT nextval('core.resident_id_seq'), "
+		        "  name text, id_type text, id_number text, gender text, birth_date date, "
+		        "  ethnicity text, phone text, residence_status text, registered_province "
+		        "text, "
+		        "  relation text, grid_id bigint NOT NULL, household_id bigint, "
+		        "  household_number text, address text, household_kind text, "
+		        "  error_field text, error_reason text) ON COMMIT DROP",
+		        0, NULL);
 		if (r == NULL)
 			goto out;
 		PQclear(r);
@@ -1519,18 +1549,17 @@ static void import_residents(og_req *req, const og_host_api *host)
 	host->reply_json(req, 200, summary);
 	goto out;
 
-refuse:
-	{
-		char msg[160];
-		snprintf(msg, sizeof(msg), "%ld of %ld rows have errors; nothing was imported",
-		         im.error_count, im.received);
-		host->reply_json(req, 422,
-		                 json_pack("{s:{s:s, s:s, s:s}, s:I, s:I, s:I, s:o}", "error", "code",
-		                           "invalid", "message", msg, "field", "rows", "received",
-		                           (json_int_t)im.received, "imported", (json_int_t)0,
-		                           "error_count", (json_int_t)im.error_count, "errors",
-		                           errors_json(&im)));
-	}
+refuse : {
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%ld of %ld rows have errors; nothing was imported",
+	         im.error_count, im.received);
+	host->reply_json(req, 422,
+	                 json_pack("{s:{s:s, s:s, s:s}, s:I, s:I, s:I, s:o}", "error", "code",
+	                           "invalid", "message", msg, "field", "rows", "received",
+	                           (json_int_t)im.received, "imported", (json_int_t)0,
+	                           "error_count", (json_int_t)im.error_count, "errors",
+	                           errors_json(&im)));
+}
 out:
 	free(converted);
 	import_free(&im);
@@ -1569,32 +1598,32 @@ static void csv_put(struct evbuffer *b, const char *s, bool last)
 
 typedef struct export_col {
 	const char *zh, *en;
-	const char *key;     /* member of the resident JSON, or NULL: a SQL column */
-	int sql_col;         /* column of the cursor row when key is NULL */
-	const word *words;   /* Chinese words of the values, for Chinese headers */
+	const char *key;   /* member of the resident JSON, or NULL: a SQL column */
+	int sql_col;       /* column of the cursor row when key is NULL */
+	const word *words; /* Chinese words of the values, for Chinese headers */
 } export_col;
 
 static const export_col export_cols[] = {
-    {"编号", "id", "id", 0, NULL},
-    {"姓名", "name", "name", 0, NULL},
-    {"证件类型", "id_type", "id_type", 0, id_type_words},
-    {"证件号码", "id_number", "id_number", 0, NULL},
-    {"性别", "gender", "gender", 0, gender_words},
-    {"出生日期", "birth_date", "birth_date", 0, NULL},
-    {"年龄", "age", "age", 0, NULL},
-    {"民族", "ethnicity", "ethnicity", 0, NULL},
-    {"联系电话", "phone", "phone", 0, NULL},
-    {"人口类型", "residence_status", "residence_status", 0, residence_words},
-    {"户籍省份", "registered_province", "registered_province", 0, NULL},
-    {"网格编码", "grid_code", NULL, 1, NULL},
-    {"网格名称", "grid_name", NULL, 2, NULL},
-    {"户号", "household_number", NULL, 3, NULL},
-    {"地址", "address", NULL, 4, NULL},
-    {"户类型", "household_kind", NULL, 5, kind_words},
-    {"与户主关系", "relation", "relation", 0, NULL},
-    {"生存状态", "life_status", "life_status", 0, life_words},
-    {"状态日期", "life_status_date", "life_status_date", 0, NULL},
-    {"标签", "tags", NULL, 6, NULL},
+        {"编号", "id", "id", 0, NULL},
+        {"姓名", "name", "name", 0, NULL},
+        {"证件类型", "id_type", "id_type", 0, id_type_words},
+        {"证件号码", "id_number", "id_number", 0, NULL},
+        {"性别", "gender", "gender", 0, gender_words},
+        {"出生日期", "birth_date", "birth_date", 0, NULL},
+        {"年龄", "age", "age", 0, NULL},
+        {"民族", "ethnicity", "ethnicity", 0, NULL},
+        {"联系电话", "phone", "phone", 0, NULL},
+        {"人口类型", "residence_status", "residence_status", 0, residence_words},
+        {"户籍省份", "registered_province", "registered_province", 0, NULL},
+        {"网格编码", "grid_code", NULL, 1, NULL},
+        {"网格名称", "grid_name", NULL, 2, NULL},
+        {"户号", "household_number", NULL, 3, NULL},
+        {"地址", "address", NULL, 4, NULL},
+        {"户类型", "household_kind", NULL, 5, kind_words},
+        {"与户主关系", "relation", "relation", 0, NULL},
+        {"生存状态", "life_status", "life_status", 0, life_words},
+        {"状态日期", "life_status_date", "life_status_date", 0, NULL},
+        {"标签", "tags", NULL, 6, NULL},
 };
 #define EXPORT_NCOLS (sizeof(export_cols) / sizeof(export_cols[0]))
 
@@ -1609,7 +1638,8 @@ static void export_csv_row(struct evbuffer *b, PGresult *r, int row, json_t *o, 
 		if (ec->key != NULL) {
 			json_t *j = json_object_get(o, ec->key);
 			if (json_is_integer(j)) {
-				snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(j));
+				snprintf(num, sizeof(num), "%lld",
+				         (long long)json_integer_value(j));
 				v = num;
 			} else {
 				v = json_string_value(j);
@@ -1649,7 +1679,8 @@ static void export_residents(og_req *req, const og_host_api *host)
 		status = "all";
 	if (strcmp(status, "all") != 0 && strcmp(status, "active") != 0 &&
 	    strcmp(status, "moved_out") != 0 && strcmp(status, "deceased") != 0) {
-		ogc_util_invalid(req, "status", "status must be all, active, moved_out or deceased");
+		ogc_util_invalid(req, "status",
+		                 "status must be all, active, moved_out or deceased");
 		return;
 	}
 	if (headers != NULL && strcmp(headers, "en") == 0)
@@ -1674,7 +1705,8 @@ static void export_residents(og_req *req, const og_host_api *host)
 	if (unmasked) {
 		json_t *after = json_pack("{s:s, s:s, s:s?}", "format", ndjson ? "ndjson" : "csv",
 		                          "status", status, "region", region);
-		int rc = host->audit(req, "export_sensitive", "resident", NULL, region_id, NULL, after);
+		int rc = host->audit(req, "export_sensitive", "resident", NULL, region_id, NULL,
+		                     after);
 		json_decref(after);
 		if (rc != 0)
 			goto done;
@@ -1723,7 +1755,8 @@ static void export_residents(og_req *req, const og_host_api *host)
 		if (with_bom)
 			evbuffer_add(out, "\xEF\xBB\xBF", 3);
 		for (size_t c = 0; c < EXPORT_NCOLS; c++)
-			csv_put(out, zh ? export_cols[c].zh : export_cols[c].en, c + 1 == EXPORT_NCOLS);
+			csv_put(out, zh ? export_cols[c].zh : export_cols[c].en,
+			        c + 1 == EXPORT_NCOLS);
 	}
 	for (;;) {
 		n = PQntuples(r);
@@ -1760,12 +1793,14 @@ static void export_residents(og_req *req, const og_host_api *host)
 			break;
 		r = ogc_req_exec(req, "FETCH " FETCH_ROWS " FROM og_export", 0, NULL);
 		if (r == NULL) {
-			ogc_log(OG_LOG_ERROR, "export (request %s): the cursor failed mid-stream; "
-			                      "the export was cut short",
+			ogc_log(OG_LOG_ERROR,
+			        "export (request %s): the cursor failed mid-stream; "
+			        "the export was cut short",
 			        req->request_id);
 			if (ndjson) {
-				const char *line = "{\"error\":{\"code\":\"incomplete\",\"message\":"
-				                   "\"the export was cut short by a database error\"}}\n";
+				const char *line =
+				        "{\"error\":{\"code\":\"incomplete\",\"message\":"
+				        "\"the export was cut short by a database error\"}}\n";
 				host->reply_stream_write(req, line, strlen(line));
 			}
 			break;
@@ -1786,59 +1821,66 @@ void ogc_transfer_register_routes(void)
 	               import_residents,
 	               "Bulk import of residents (and their households) from CSV or NDJSON");
 	ogc_router_describe(
-	    OG_POST, "/api/v1/import/residents",
-	    "{\"description\": \"CSV (UTF-8, or GBK with ?encoding=gbk; Chinese or English headers: "
-	    "姓名/name, 证件类型/id_type, 证件号码/身份证号/公民身份号码/id_number, 性别/gender, "
-	    "出生日期/birth_date, 民族/ethnicity, 联系电话/电话/手机/phone, 人口类型/居住状态/"
-	    "residence_status, 户籍省份/registered_province, 网格编码/grid_code, grid_id, "
-	    "户号/household_number, 地址/address, 户类型/household_kind, 与户主关系/relation) or "
-	    "NDJSON (one resident object per line, API field names plus grid_code, "
-	    "household_number, address, household_kind).  Every row is validated like POST "
-	    "/api/v1/residents; valid rows are loaded in one transaction (none with "
-	    "mode=all_or_nothing when any row is bad).\","
-	    "\"parameters\": ["
-	    "{\"name\": \"format\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
-	    "\"enum\": [\"csv\", \"ndjson\"]}, \"description\": \"overrides the Content-Type\"},"
-	    "{\"name\": \"mode\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
-	    "\"enum\": [\"partial\", \"all_or_nothing\"], \"default\": \"partial\"}},"
-	    "{\"name\": \"encoding\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
-	    "\"enum\": [\"utf-8\", \"gbk\", \"gb18030\"]}, \"description\": \"a file that is not "
-	    "UTF-8 is refused unless this says gbk\"}],"
-	    "\"requestBody\": {\"required\": true, \"content\": {"
-	    "\"text/csv\": {\"schema\": {\"type\": \"string\"}},"
-	    "\"application/x-ndjson\": {\"schema\": {\"type\": \"string\"}},"
-	    "\"application/octet-stream\": {\"schema\": {\"type\": \"string\", "
-	    "\"format\": \"binary\"}}}},"
-	    "\"responses\": {\"200\": {\"description\": \"counts and row errors\", \"content\": "
-	    "{\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {"
-	    "\"received\": {\"type\": \"integer\"}, \"imported\": {\"type\": \"integer\"}, "
-	    "\"households_created\": {\"type\": \"integer\"}, \"error_count\": {\"type\": "
-	    "\"integer\"}, \"errors\": {\"type\": \"array\", \"maxItems\": 1000, \"items\": "
-	    "{\"type\": \"object\", \"properties\": {\"row\": {\"type\": \"integer\"}, "
-	    "\"field\": {\"type\": \"string\"}, \"reason\": {\"type\": \"string\"}}}}}}}}}}}");
+	        OG_POST, "/api/v1/import/residents",
+	        "{\"description\": \"CSV (UTF-8, or GBK with ?encoding=gbk; Chinese or English "
+	        "headers: "
+	        "姓名/name, 证件类型/id_type, 证件号码/身份证号/公民身份号码/id_number, "
+	        "性别/gender, "
+	        "出生日期/birth_date, 民族/ethnicity, 联系电话/电话/手机/phone, 人口类型/居住状态/"
+	        "residence_status, 户籍省份/registered_province, 网格编码/grid_code, grid_id, "
+	        "户号/household_number, 地址/address, 户类型/household_kind, 与户主关系/relation) "
+	        "or "
+	        "NDJSON (one resident object per line, API field names plus grid_code, "
+	        "household_number, address, household_kind).  Every row is validated like POST "
+	        "/api/v1/residents; valid rows are loaded in one transaction (none with "
+	        "mode=all_or_nothing when any row is bad).\","
+	        "\"parameters\": ["
+	        "{\"name\": \"format\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"enum\": [\"csv\", \"ndjson\"]}, \"description\": \"overrides the "
+	        "Content-Type\"},"
+	        "{\"name\": \"mode\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"enum\": [\"partial\", \"all_or_nothing\"], \"default\": \"partial\"}},"
+	        "{\"name\": \"encoding\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"enum\": [\"utf-8\", \"gbk\", \"gb18030\"]}, \"description\": \"a file that is "
+	        "not "
+	        "UTF-8 is refused unless this says gbk\"}],"
+	        "\"requestBody\": {\"required\": true, \"content\": {"
+	        "\"text/csv\": {\"schema\": {\"type\": \"string\"}},"
+	        "\"application/x-ndjson\": {\"schema\": {\"type\": \"string\"}},"
+	        "\"application/octet-stream\": {\"schema\": {\"type\": \"string\", "
+	        "\"format\": \"binary\"}}}},"
+	        "\"responses\": {\"200\": {\"description\": \"counts and row errors\", "
+	        "\"content\": "
+	        "{\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {"
+	        "\"received\": {\"type\": \"integer\"}, \"imported\": {\"type\": \"integer\"}, "
+	        "\"households_created\": {\"type\": \"integer\"}, \"error_count\": {\"type\": "
+	        "\"integer\"}, \"errors\": {\"type\": \"array\", \"maxItems\": 1000, \"items\": "
+	        "{\"type\": \"object\", \"properties\": {\"row\": {\"type\": \"integer\"}, "
+	        "\"field\": {\"type\": \"string\"}, \"reason\": {\"type\": \"string\"}}}}}}}}}}}");
 
 	ogc_router_add(NULL, OG_GET, "/api/v1/export/residents", "residents.export",
 	               export_residents,
 	               "Streams the residents of the caller's scope (or a region in it) as CSV or "
 	               "NDJSON");
 	ogc_router_describe(
-	    OG_GET, "/api/v1/export/residents",
-	    "{\"parameters\": ["
-	    "{\"name\": \"region\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", "
-	    "\"minimum\": 1}, \"description\": \"a region inside the caller's scope (default: "
-	    "the whole scope)\"},"
-	    "{\"name\": \"format\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
-	    "\"enum\": [\"csv\", \"ndjson\"], \"default\": \"csv\"}},"
-	    "{\"name\": \"status\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
-	    "\"enum\": [\"all\", \"active\", \"moved_out\", \"deceased\"], \"default\": \"all\"}},"
-	    "{\"name\": \"headers\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
-	    "\"enum\": [\"zh\", \"en\"], \"default\": \"zh\"}, \"description\": \"CSV column "
-	    "headers and values: Chinese (default) or the API's names\"},"
-	    "{\"name\": \"bom\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
-	    "\"enum\": [\"0\", \"1\"], \"default\": \"1\"}, \"description\": \"CSV starts with "
-	    "a UTF-8 BOM (for Excel)\"}],"
-	    "\"responses\": {\"200\": {\"description\": \"the residents, masked unless the "
-	    "caller holds residents.read_sensitive\", \"content\": {"
-	    "\"text/csv\": {\"schema\": {\"type\": \"string\"}},"
-	    "\"application/x-ndjson\": {\"schema\": {\"type\": \"string\"}}}}}}");
+	        OG_GET, "/api/v1/export/residents",
+	        "{\"parameters\": ["
+	        "{\"name\": \"region\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", "
+	        "\"minimum\": 1}, \"description\": \"a region inside the caller's scope (default: "
+	        "the whole scope)\"},"
+	        "{\"name\": \"format\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"enum\": [\"csv\", \"ndjson\"], \"default\": \"csv\"}},"
+	        "{\"name\": \"status\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"enum\": [\"all\", \"active\", \"moved_out\", \"deceased\"], \"default\": "
+	        "\"all\"}},"
+	        "{\"name\": \"headers\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"enum\": [\"zh\", \"en\"], \"default\": \"zh\"}, \"description\": \"CSV column "
+	        "headers and values: Chinese (default) or the API's names\"},"
+	        "{\"name\": \"bom\", \"in\": \"query\", \"schema\": {\"type\": \"string\", "
+	        "\"enum\": [\"0\", \"1\"], \"default\": \"1\"}, \"description\": \"CSV starts with "
+	        "a UTF-8 BOM (for Excel)\"}],"
+	        "\"responses\": {\"200\": {\"description\": \"the residents, masked unless the "
+	        "caller holds residents.read_sensitive\", \"content\": {"
+	        "\"text/csv\": {\"schema\": {\"type\": \"string\"}},"
+	        "\"application/x-ndjson\": {\"schema\": {\"type\": \"string\"}}}}}}");
 }

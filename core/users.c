@@ -30,11 +30,11 @@
 #define PASSWORD_HASH_MAX 128
 
 /* The API's picture of a user: core.app_user u LEFT JOIN core.region r. */
-#define USER_JSON                                                                        \
-	"json_build_object('id', u.id, 'username', u.username, "                        \
-	"'display_name', u.display_name, 'role', u.role, "                              \
-	"'scope_region_id', u.scope_region_id, 'scope_name', r.name, "                  \
-	"'active', u.active, 'version', u.version, 'created_at', u.created_at, "        \
+#define USER_JSON                                                                \
+	"json_build_object('id', u.id, 'username', u.username, "                 \
+	"'display_name', u.display_name, 'role', u.role, "                       \
+	"'scope_region_id', u.scope_region_id, 'scope_name', r.name, "           \
+	"'active', u.active, 'version', u.version, 'created_at', u.created_at, " \
 	"'updated_at', u.updated_at)"
 
 /* ------------------------------------------------------------------ */
@@ -183,8 +183,7 @@ static int check_role(og_req *req, const og_host_api *host, const og_caller *c, 
 }
 
 /* Is region `id` inside c's scope?  0 yes; -1 after the reply (422 or db). */
-static int check_scope_region(og_req *req, const og_host_api *host, const og_caller *c,
-                              int64_t id)
+static int check_scope_region(og_req *req, const og_host_api *host, const og_caller *c, int64_t id)
 {
 	char sid[24];
 	const char *params[2] = {sid, scope_of(c)};
@@ -614,17 +613,44 @@ void ogc_users_register_routes(void)
 {
 	ogc_router_add(NULL, OG_GET, "/api/v1/users", "users.read", users_list,
 	               "Users in the caller's scope (filters: role, q; keyset on id)");
-	ogc_router_describe(OG_GET, "/api/v1/users",
-	                    "{\"parameters\": [{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, \"default\": 50}}, {\"name\": \"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}, \"description\": \"next_cursor of the previous page\"}, {\"name\": \"role\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"enum\": [\"admin\", \"district\", \"street\", \"community\", \"grid_worker\"]}}, {\"name\": \"q\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 100}, \"description\": \"username or display name contains\"}]}");
+	ogc_router_describe(
+	        OG_GET, "/api/v1/users",
+	        "{\"parameters\": [{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": "
+	        "\"integer\", \"minimum\": 1, \"maximum\": 500, \"default\": 50}}, {\"name\": "
+	        "\"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}, "
+	        "\"description\": \"next_cursor of the previous page\"}, {\"name\": \"role\", "
+	        "\"in\": \"query\", \"schema\": {\"type\": \"string\", \"enum\": [\"admin\", "
+	        "\"district\", \"street\", \"community\", \"grid_worker\"]}}, {\"name\": \"q\", "
+	        "\"in\": \"query\", \"schema\": {\"type\": \"string\", \"maxLength\": 100}, "
+	        "\"description\": \"username or display name contains\"}]}");
 	ogc_router_add(NULL, OG_POST, "/api/v1/users", "users.write", users_create,
 	               "Create a user of a lower role inside the caller's scope");
-	ogc_router_describe(OG_POST, "/api/v1/users",
-	                    "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": {\"type\": \"object\", \"required\": [\"username\", \"password\", \"role\"], \"properties\": {\"username\": {\"type\": \"string\", \"pattern\": \"^[A-Za-z0-9_.@-]{1,64}$\"}, \"password\": {\"type\": \"string\", \"minLength\": 8, \"maxLength\": 256}, \"display_name\": {\"type\": \"string\", \"maxLength\": 100}, \"role\": {\"type\": \"string\", \"enum\": [\"admin\", \"district\", \"street\", \"community\", \"grid_worker\"]}, \"scope_region_id\": {\"type\": [\"integer\", \"null\"], \"description\": \"required for every role but admin; inside the caller's scope\"}}}}}}}");
+	ogc_router_describe(
+	        OG_POST, "/api/v1/users",
+	        "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": "
+	        "{\"schema\": {\"type\": \"object\", \"required\": [\"username\", \"password\", "
+	        "\"role\"], \"properties\": {\"username\": {\"type\": \"string\", \"pattern\": "
+	        "\"^[A-Za-z0-9_.@-]{1,64}$\"}, \"password\": {\"type\": \"string\", \"minLength\": "
+	        "8, \"maxLength\": 256}, \"display_name\": {\"type\": \"string\", \"maxLength\": "
+	        "100}, \"role\": {\"type\": \"string\", \"enum\": [\"admin\", \"district\", "
+	        "\"street\", \"community\", \"grid_worker\"]}, \"scope_region_id\": {\"type\": "
+	        "[\"integer\", \"null\"], \"description\": \"required for every role but admin; "
+	        "inside the caller's scope\"}}}}}}}");
 	ogc_router_add(NULL, OG_GET, "/api/v1/users/{id}", "users.read", users_get,
 	               "One user in the caller's scope");
 	ogc_router_add(NULL, OG_PATCH, "/api/v1/users/{id}", "users.write", users_patch,
 	               "Change a user's display name, password, role, scope or active flag "
 	               "(needs the version read)");
-	ogc_router_describe(OG_PATCH, "/api/v1/users/{id}",
-	                    "{\"parameters\": [{\"name\": \"If-Match\", \"in\": \"header\", \"schema\": {\"type\": \"string\"}, \"description\": \"the version read, instead of body.version\"}], \"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {\"version\": {\"type\": \"integer\", \"minimum\": 1}, \"display_name\": {\"type\": [\"string\", \"null\"], \"maxLength\": 100}, \"password\": {\"type\": \"string\", \"minLength\": 8, \"maxLength\": 256}, \"role\": {\"type\": \"string\", \"enum\": [\"admin\", \"district\", \"street\", \"community\", \"grid_worker\"]}, \"scope_region_id\": {\"type\": [\"integer\", \"null\"]}, \"active\": {\"type\": \"boolean\"}}}}}}}");
+	ogc_router_describe(
+	        OG_PATCH, "/api/v1/users/{id}",
+	        "{\"parameters\": [{\"name\": \"If-Match\", \"in\": \"header\", \"schema\": "
+	        "{\"type\": \"string\"}, \"description\": \"the version read, instead of "
+	        "body.version\"}], \"requestBody\": {\"required\": true, \"content\": "
+	        "{\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": "
+	        "{\"version\": {\"type\": \"integer\", \"minimum\": 1}, \"display_name\": "
+	        "{\"type\": [\"string\", \"null\"], \"maxLength\": 100}, \"password\": {\"type\": "
+	        "\"string\", \"minLength\": 8, \"maxLength\": 256}, \"role\": {\"type\": "
+	        "\"string\", \"enum\": [\"admin\", \"district\", \"street\", \"community\", "
+	        "\"grid_worker\"]}, \"scope_region_id\": {\"type\": [\"integer\", \"null\"]}, "
+	        "\"active\": {\"type\": \"boolean\"}}}}}}}");
 }

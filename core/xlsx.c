@@ -121,8 +121,8 @@ static int add_sheet(ogc_xlsx *x)
 	return 0;
 }
 
-ogc_xlsx *ogc_xlsx_new(const char *sheet, const char *const *headers, size_t ncols,
-                       int freeze_cols, bool big)
+ogc_xlsx *ogc_xlsx_new(const char *sheet, const char *const *headers, size_t ncols, int freeze_cols,
+                       bool big)
 {
 	lxw_workbook_options opts = {.constant_memory = big ? LXW_TRUE : LXW_FALSE,
 	                             .tmpdir = NULL,
@@ -138,7 +138,8 @@ ogc_xlsx *ogc_xlsx_new(const char *sheet, const char *const *headers, size_t nco
 	snprintf(x->path, sizeof(x->path), "/tmp/onegrid-xlsx-XXXXXX");
 	x->fd = mkstemp(x->path);
 	if (x->fd < 0) {
-		ogc_log(OG_LOG_ERROR, "xlsx: cannot create a temp file in /tmp: %s", strerror(errno));
+		ogc_log(OG_LOG_ERROR, "xlsx: cannot create a temp file in /tmp: %s",
+		        strerror(errno));
 		free(x);
 		return NULL;
 	}
@@ -196,8 +197,8 @@ int ogc_xlsx_row(ogc_xlsx *x, const ogc_cell *cells)
 		         cells[c].text[0] != '\0')
 			rc = write_text(x, (lxw_col_t)c, cells[c].text);
 		if (rc != LXW_NO_ERROR) {
-			ogc_log(OG_LOG_ERROR, "xlsx: row %lu column %zu: %s", (unsigned long)x->row, c,
-			        lxw_strerror(rc));
+			ogc_log(OG_LOG_ERROR, "xlsx: row %lu column %zu: %s", (unsigned long)x->row,
+			        c, lxw_strerror(rc));
 			return -1;
 		}
 	}

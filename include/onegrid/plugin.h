@@ -182,7 +182,7 @@ struct og_host_api {
 	const char *(*path_param)(og_req *req, const char *name);  /* NULL if absent */
 	const char *(*query_param)(og_req *req, const char *name); /* NULL if absent */
 	const char *(*header)(og_req *req, const char *name);      /* NULL if absent */
-	json_t *(*body)(og_req *req);          /* parsed JSON body, NULL if none */
+	json_t *(*body)(og_req *req);            /* parsed JSON body, NULL if none */
 	const og_caller *(*caller)(og_req *req); /* NULL on public routes */
 	const char *(*request_id)(og_req *req);
 	int (*has_permission)(og_req *req, const char *permission); /* 1 or 0 */
@@ -206,8 +206,9 @@ struct og_host_api {
 	                  json_t **out);
 	int (*result_rows)(const og_result *r);
 	int (*result_cols)(const og_result *r);
-	const char *(*result_text)(const og_result *r, int row, int col); /* borrowed; NULL if SQL NULL */
-	int64_t (*result_int64)(const og_result *r, int row, int col);   /* 0 if NULL */
+	const char *(*result_text)(const og_result *r, int row,
+	                           int col); /* borrowed; NULL if SQL NULL */
+	int64_t (*result_int64)(const og_result *r, int row, int col); /* 0 if NULL */
 	int (*result_bool)(const og_result *r, int row, int col);
 	void (*result_free)(og_result *r);
 	const char *(*last_sqlstate)(og_req *req); /* of the last failed query, "" if none */
@@ -218,7 +219,8 @@ struct og_host_api {
 	             json_t *after /* borrowed, may be NULL */);
 
 	/* --- events: run every hook registered for `event` (in this transaction) --- */
-	int (*fire)(og_req *req, const char *event, int64_t entity_id, json_t *payload /* borrowed */);
+	int (*fire)(og_req *req, const char *event, int64_t entity_id,
+	            json_t *payload /* borrowed */);
 
 	/* --- logging, prefixed with the plugin name and request id when known --- */
 	void (*log)(og_log_level level, const char *fmt, ...) OG_PRINTF(2, 3);
@@ -277,7 +279,7 @@ typedef struct og_plugin_descriptor {
 	uint32_t magic;
 	uint16_t abi_major;
 	uint16_t abi_minor;
-	uint32_t size; /* sizeof(og_plugin_descriptor) the plugin was built with */
+	uint32_t size;       /* sizeof(og_plugin_descriptor) the plugin was built with */
 	const char *name;    /* [a-z][a-z0-9_]*, also its URL prefix and SQL schema */
 	const char *version; /* the plugin's own version, "1.2.0" */
 	const char *title;   /* Chinese title, shown in GET /api/v1/plugins */
@@ -287,11 +289,18 @@ typedef struct og_plugin_descriptor {
 } og_plugin_descriptor;
 
 /* Define the one exported symbol of a plugin. */
-#define OG_PLUGIN_DEFINE(NAME, VERSION, TITLE, DEPENDS, INIT, FINI)                          \
-	OG_EXPORT const og_plugin_descriptor og_plugin_desc = {                                  \
-	    OG_PLUGIN_MAGIC, OG_ABI_MAJOR,  OG_ABI_MINOR, (uint32_t)sizeof(og_plugin_descriptor), \
-	    NAME,            VERSION,       TITLE,        DEPENDS,                                \
-	    INIT,            FINI}
+#define OG_PLUGIN_DEFINE(NAME, VERSION, TITLE, DEPENDS, INIT, FINI) \
+	OG_EXPORT const og_plugin_descriptor og_plugin_desc = {     \
+	        OG_PLUGIN_MAGIC,                                    \
+	        OG_ABI_MAJOR,                                       \
+	        OG_ABI_MINOR,                                       \
+	        (uint32_t)sizeof(og_plugin_descriptor),             \
+	        NAME,                                               \
+	        VERSION,                                            \
+	        TITLE,                                              \
+	        DEPENDS,                                            \
+	        INIT,                                               \
+	        FINI}
 
 #ifdef __cplusplus
 }

@@ -54,47 +54,48 @@
 #define EXAMPLE_IN_SCOPE(p) "(" p " = '' OR r.path <@ " p "::ltree)"
 
 /* One note as the API shows it; `n` is the note row. */
-#define EXAMPLE_NOTE_JSON                                                                    \
-	"json_build_object('id', n.id, 'region_id', n.region_id, 'body', n.body, "           \
-	"'version', n.version, 'created_by', n.created_by, 'created_at', n.created_at, "     \
+#define EXAMPLE_NOTE_JSON                                                                \
+	"json_build_object('id', n.id, 'region_id', n.region_id, 'body', n.body, "       \
+	"'version', n.version, 'created_by', n.created_by, 'created_at', n.created_at, " \
 	"'updated_at', n.updated_at)"
 
 /* $1 scope, $2 cursor (last id seen, 0 for the first page), $3 limit.
  * Reads one row more than asked to know whether there is a next page. */
 static const char example_sql_list[] =
-    "WITH page AS ("
-    "  SELECT n.* FROM example.note n JOIN core.region r ON r.id = n.region_id"
-    "   WHERE " EXAMPLE_IN_SCOPE("$1") " AND n.id > $2::bigint"
-    "   ORDER BY n.id LIMIT $3::int + 1), "
-    "shown AS (SELECT * FROM page ORDER BY id LIMIT $3::int) "
-    "SELECT json_build_object("
-    "  'items', coalesce((SELECT json_agg(" EXAMPLE_NOTE_JSON " ORDER BY n.id)"
-    "                      FROM shown n), '[]'::json),"
-    "  'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int"
-    "                      THEN (SELECT max(id)::text FROM shown) END)";
+        "WITH page AS ("
+        "  SELECT n.* FROM example.note n JOIN core.region r ON r.id = n.region_id"
+        "   WHERE " EXAMPLE_IN_SCOPE(
+                "$1") " AND n.id > $2::bigint"
+                      "   ORDER BY n.id LIMIT $3::int + 1), "
+                      "shown AS (SELECT * FROM page ORDER BY id LIMIT $3::int) "
+                      "SELECT json_build_object("
+                      "  'items', coalesce((SELECT json_agg(" EXAMPLE_NOTE_JSON " ORDER BY n.id)"
+                      "                      FROM shown n), '[]'::json),"
+                      "  'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int"
+                      "                      THEN (SELECT max(id)::text FROM shown) END)";
 
 /* $1 id, $2 scope */
 static const char example_sql_get[] =
-    "SELECT " EXAMPLE_NOTE_JSON " FROM example.note n JOIN core.region r ON r.id = n.region_id"
-    " WHERE n.id = $1::bigint AND " EXAMPLE_IN_SCOPE("$2");
+        "SELECT " EXAMPLE_NOTE_JSON " FROM example.note n JOIN core.region r ON r.id = n.region_id"
+        " WHERE n.id = $1::bigint AND " EXAMPLE_IN_SCOPE("$2");
 
 /* $1 region id, $2 body, $3 user id, $4 scope.  Inserts nothing (0 rows)
  * when the region does not exist or is outside the scope. */
 static const char example_sql_create[] =
-    "INSERT INTO example.note AS n (region_id, body, created_by)"
-    " SELECT r.id, $2, $3::bigint FROM core.region r"
-    "  WHERE r.id = $1::bigint AND " EXAMPLE_IN_SCOPE("$4") " RETURNING " EXAMPLE_NOTE_JSON;
+        "INSERT INTO example.note AS n (region_id, body, created_by)"
+        " SELECT r.id, $2, $3::bigint FROM core.region r"
+        "  WHERE r.id = $1::bigint AND " EXAMPLE_IN_SCOPE("$4") " RETURNING " EXAMPLE_NOTE_JSON;
 
 /* $1 id, $2 scope.  FOR UPDATE: nobody changes the row between our version
  * check and our update. */
 static const char example_sql_lock[] =
-    "SELECT " EXAMPLE_NOTE_JSON " FROM example.note n JOIN core.region r ON r.id = n.region_id"
-    " WHERE n.id = $1::bigint AND " EXAMPLE_IN_SCOPE("$2") " FOR UPDATE OF n";
+        "SELECT " EXAMPLE_NOTE_JSON " FROM example.note n JOIN core.region r ON r.id = n.region_id"
+        " WHERE n.id = $1::bigint AND " EXAMPLE_IN_SCOPE("$2") " FOR UPDATE OF n";
 
 /* $1 id, $2 body, $3 the version the client read. */
 static const char example_sql_update[] =
-    "UPDATE example.note AS n SET body = $2, version = n.version + 1, updated_at = now()"
-    " WHERE n.id = $1::bigint AND n.version = $3::int RETURNING " EXAMPLE_NOTE_JSON;
+        "UPDATE example.note AS n SET body = $2, version = n.version + 1, updated_at = now()"
+        " WHERE n.id = $1::bigint AND n.version = $3::int RETURNING " EXAMPLE_NOTE_JSON;
 
 /* ---- small helpers ------------------------------------------------- */
 
@@ -147,13 +148,15 @@ static const char *example_note_body(og_req *req, const og_host_api *host, json_
 	size_t len;
 
 	if (!json_is_string(v)) {
-		host->reply_error(req, 422, "invalid", "body is required and must be a string", "body");
+		host->reply_error(req, 422, "invalid", "body is required and must be a string",
+		                  "body");
 		return NULL;
 	}
 	s = json_string_value(v);
 	/* A "\u0000" inside the string would be cut short by the database. */
 	if (strlen(s) != json_string_length(v)) {
-		host->reply_error(req, 422, "invalid", "body must not contain NUL characters", "body");
+		host->reply_error(req, 422, "invalid", "body must not contain NUL characters",
+		                  "body");
 		return NULL;
 	}
 	len = example_utf8_len(s);
@@ -166,8 +169,7 @@ static const char *example_note_body(og_req *req, const og_host_api *host, json_
 
 /* The version the client read: the body's "version", else If-Match
  * ("3", W/"3" or 3).  Replies 422 and returns -1 when missing or bad. */
-static int example_client_version(og_req *req, const og_host_api *host, json_t *obj,
-                                  int64_t *out)
+static int example_client_version(og_req *req, const og_host_api *host, json_t *obj, int64_t *out)
 {
 	json_t *v = json_object_get(obj, "version"); /* borrowed */
 	const char *etag = host->header(req, "If-Match");
@@ -186,13 +188,15 @@ static int example_client_version(og_req *req, const og_host_api *host, json_t *
 			len -= 2;
 		}
 		if (len == 0 || len >= sizeof(digits)) {
-			host->reply_error(req, 422, "invalid", "If-Match must carry a version", "version");
+			host->reply_error(req, 422, "invalid", "If-Match must carry a version",
+			                  "version");
 			return -1;
 		}
 		memcpy(digits, etag, len);
 		digits[len] = '\0';
 		if (example_parse_int(digits, &from_header) < 0 || from_header <= 0) {
-			host->reply_error(req, 422, "invalid", "If-Match must carry a version", "version");
+			host->reply_error(req, 422, "invalid", "If-Match must carry a version",
+			                  "version");
 			return -1;
 		}
 		have_header = true;
@@ -204,16 +208,18 @@ static int example_client_version(og_req *req, const og_host_api *host, json_t *
 			return -1;
 		}
 		if (have_header && json_integer_value(v) != from_header) {
-			host->reply_error(req, 422, "invalid", "version and If-Match disagree", "version");
+			host->reply_error(req, 422, "invalid", "version and If-Match disagree",
+			                  "version");
 			return -1;
 		}
 		*out = json_integer_value(v);
 		return 0;
 	}
 	if (!have_header) {
-		host->reply_error(req, 422, "invalid",
-		                  "version (or an If-Match header) is required: send the version you read",
-		                  "version");
+		host->reply_error(
+		        req, 422, "invalid",
+		        "version (or an If-Match header) is required: send the version you read",
+		        "version");
 		return -1;
 	}
 	*out = from_header;
@@ -251,7 +257,8 @@ static void example_list(og_req *req, const og_host_api *host)
 	}
 	/* The cursor is opaque to clients; here it is the last id they saw. */
 	if (cursor_s != NULL && (example_parse_int(cursor_s, &after) < 0 || after <= 0)) {
-		host->reply_error(req, 422, "invalid", "cursor is not one this API returned", "cursor");
+		host->reply_error(req, 422, "invalid", "cursor is not one this API returned",
+		                  "cursor");
 		return;
 	}
 	snprintf(limit_buf, sizeof(limit_buf), "%" PRId64, limit);
@@ -307,13 +314,14 @@ static void example_create(og_req *req, const og_host_api *host)
 	int rc;
 
 	if (!json_is_object(in)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object", NULL);
+		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
+		                  NULL);
 		return;
 	}
 	region = json_object_get(in, "region_id");
 	if (!json_is_integer(region) || json_integer_value(region) <= 0) {
-		host->reply_error(req, 422, "invalid", "region_id is required and must be a region id",
-		                  "region_id");
+		host->reply_error(req, 422, "invalid",
+		                  "region_id is required and must be a region id", "region_id");
 		return;
 	}
 	region_id = json_integer_value(region);
@@ -369,7 +377,8 @@ static void example_update(og_req *req, const og_host_api *host)
 		return;
 	}
 	if (!json_is_object(in)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object", NULL);
+		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
+		                  NULL);
 		return;
 	}
 	if (example_client_version(req, host, in, &version) < 0)
@@ -389,8 +398,9 @@ static void example_update(og_req *req, const og_host_api *host)
 	}
 	current = json_integer_value(json_object_get(before, "version"));
 	if (version != current) {
-		snprintf(msg, sizeof(msg), "the note has changed: you sent version %" PRId64
-		                           ", it is now at %" PRId64,
+		snprintf(msg, sizeof(msg),
+		         "the note has changed: you sent version %" PRId64
+		         ", it is now at %" PRId64,
 		         version, current);
 		host->reply_error(req, 409, "version_conflict", msg, "version");
 		json_decref(before);
@@ -404,9 +414,9 @@ static void example_update(og_req *req, const og_host_api *host)
 	rc = host->query_json(req, example_sql_update, 3, params, &after);
 	if (rc == 0) /* cannot happen under FOR UPDATE; answer as a conflict */
 		host->reply_error(req, 409, "version_conflict", "the note has changed", "version");
-	if (rc == 1 &&
-	    host->audit(req, "update", "example.note", id_buf,
-	                json_integer_value(json_object_get(before, "region_id")), before, after) == 0) {
+	if (rc == 1 && host->audit(req, "update", "example.note", id_buf,
+	                           json_integer_value(json_object_get(before, "region_id")), before,
+	                           after) == 0) {
 		example_set_etag(req, host, after);
 		host->reply_json(req, 200, after); /* steals after */
 		after = NULL;
@@ -420,8 +430,8 @@ static void example_update(og_req *req, const og_host_api *host)
 /* Default grants, written when the permission is first registered; a
  * district administrator may change them afterwards and the change sticks.
  * The admin role holds every permission without a grant. */
-static const char *const example_read_roles[] = {"district", "street", "community",
-                                                 "grid_worker", NULL};
+static const char *const example_read_roles[] = {"district", "street", "community", "grid_worker",
+                                                 NULL};
 static const char *const example_write_roles[] = {"street", "community", "grid_worker", NULL};
 
 static const struct {
@@ -432,23 +442,23 @@ static const struct {
 	const char *summary; /* shown in GET /openapi.json */
 	const char *openapi; /* parameters and body schema, merged into it */
 } example_routes[] = {
-    {OG_GET, "/api/v1/example/notes", "example.read", example_list,
-     "List the notes of the caller's scope",
-     "{\"parameters\": [{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": "
-     "\"integer\", \"minimum\": 1, \"maximum\": 500}}, {\"name\": \"cursor\", \"in\": "
-     "\"query\", \"schema\": {\"type\": \"string\"}}]}"},
-    {OG_POST, "/api/v1/example/notes", "example.write", example_create, "Create a note",
-     "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": "
-     "{\"type\": \"object\", \"required\": [\"region_id\", \"body\"], \"properties\": "
-     "{\"region_id\": {\"type\": \"integer\"}, \"body\": {\"type\": \"string\", "
-     "\"minLength\": 1, \"maxLength\": 2000}}}}}}}"},
-    {OG_GET, "/api/v1/example/notes/{id}", "example.read", example_get, "Read one note", NULL},
-    {OG_PATCH, "/api/v1/example/notes/{id}", "example.write", example_update,
-     "Change a note's body (send the version you read)",
-     "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": "
-     "{\"type\": \"object\", \"required\": [\"body\"], \"properties\": {\"version\": "
-     "{\"type\": \"integer\", \"minimum\": 1}, \"body\": {\"type\": \"string\", "
-     "\"minLength\": 1, \"maxLength\": 2000}}}}}}}"},
+        {OG_GET, "/api/v1/example/notes", "example.read", example_list,
+         "List the notes of the caller's scope",
+         "{\"parameters\": [{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": "
+         "\"integer\", \"minimum\": 1, \"maximum\": 500}}, {\"name\": \"cursor\", \"in\": "
+         "\"query\", \"schema\": {\"type\": \"string\"}}]}"},
+        {OG_POST, "/api/v1/example/notes", "example.write", example_create, "Create a note",
+         "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": "
+         "{\"type\": \"object\", \"required\": [\"region_id\", \"body\"], \"properties\": "
+         "{\"region_id\": {\"type\": \"integer\"}, \"body\": {\"type\": \"string\", "
+         "\"minLength\": 1, \"maxLength\": 2000}}}}}}}"},
+        {OG_GET, "/api/v1/example/notes/{id}", "example.read", example_get, "Read one note", NULL},
+        {OG_PATCH, "/api/v1/example/notes/{id}", "example.write", example_update,
+         "Change a note's body (send the version you read)",
+         "{\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": "
+         "{\"type\": \"object\", \"required\": [\"body\"], \"properties\": {\"version\": "
+         "{\"type\": \"integer\", \"minimum\": 1}, \"body\": {\"type\": \"string\", "
+         "\"minLength\": 1, \"maxLength\": 2000}}}}}}}"},
 };
 
 /* An indicator: one figure per grid, which the core rolls up the region
@@ -457,30 +467,30 @@ static const struct {
  * about), with a unique "id" first so the core can keyset-page them: an
  * inspector opens the figure instead of trusting it. */
 static const og_indicator_def example_indicator = {
-    .code = "example.notes",
-    .label = "笔记数",
-    .unit = "条",
-    .sql = "SELECT r.id, count(n.id) FROM core.region r"
-           " LEFT JOIN example.note n ON n.region_id = r.id AND n.created_at::date <= $1::date"
-           " WHERE r.level = 'grid' GROUP BY r.id",
-    .rows_sql = "SELECT n.id, r.name AS grid, n.body, n.created_at FROM example.note n"
-                " JOIN core.region r ON r.id = n.region_id"
-                " WHERE r.level = 'grid' AND r.path <@ $2::ltree"
-                " AND n.created_at::date <= $1::date ORDER BY n.id",
+        .code = "example.notes",
+        .label = "笔记数",
+        .unit = "条",
+        .sql = "SELECT r.id, count(n.id) FROM core.region r"
+               " LEFT JOIN example.note n ON n.region_id = r.id AND n.created_at::date <= $1::date"
+               " WHERE r.level = 'grid' GROUP BY r.id",
+        .rows_sql = "SELECT n.id, r.name AS grid, n.body, n.created_at FROM example.note n"
+                    " JOIN core.region r ON r.id = n.region_id"
+                    " WHERE r.level = 'grid' AND r.path <@ $2::ltree"
+                    " AND n.created_at::date <= $1::date ORDER BY n.id",
 };
 
 /* A ledger (台账): a labelled list for any region; $1 is its ltree path. */
 static const char *const example_ledger_columns[] = {"id", "region", "body", "created_at"};
 static const char *const example_ledger_labels[] = {"编号", "所属区域", "内容", "创建时间"};
 static const og_ledger_def example_ledger = {
-    .name = "notes",
-    .title = "笔记台账",
-    .permission = "example.read",
-    .sql = "SELECT n.id, r.name, n.body, n.created_at FROM example.note n"
-           " JOIN core.region r ON r.id = n.region_id WHERE r.path <@ $1::ltree ORDER BY n.id",
-    .columns = example_ledger_columns,
-    .labels = example_ledger_labels,
-    .ncolumns = sizeof(example_ledger_columns) / sizeof(example_ledger_columns[0]),
+        .name = "notes",
+        .title = "笔记台账",
+        .permission = "example.read",
+        .sql = "SELECT n.id, r.name, n.body, n.created_at FROM example.note n"
+               " JOIN core.region r ON r.id = n.region_id WHERE r.path <@ $1::ltree ORDER BY n.id",
+        .columns = example_ledger_columns,
+        .labels = example_ledger_labels,
+        .ncolumns = sizeof(example_ledger_columns) / sizeof(example_ledger_columns[0]),
 };
 
 /*
@@ -494,12 +504,15 @@ static int example_init(og_plugin *self, const og_host_api *host)
 
 	for (i = 0; i < example_migrations_count; i++)
 		if (host->register_migration(self, example_migrations[i].version,
-		                             example_migrations[i].name, example_migrations[i].sql) < 0)
+		                             example_migrations[i].name,
+		                             example_migrations[i].sql) < 0)
 			return -1;
 
 	/* Permissions before the routes and ledgers that name them. */
-	if (host->register_permission(self, "example.read", "查看示例笔记", example_read_roles) < 0 ||
-	    host->register_permission(self, "example.write", "编写示例笔记", example_write_roles) < 0)
+	if (host->register_permission(self, "example.read", "查看示例笔记", example_read_roles) <
+	            0 ||
+	    host->register_permission(self, "example.write", "编写示例笔记", example_write_roles) <
+	            0)
 		return -1;
 
 	for (i = 0; i < sizeof(example_routes) / sizeof(example_routes[0]); i++)

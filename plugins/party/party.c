@@ -428,8 +428,9 @@ static int party_opt_ids(og_req *req, const og_host_api *host, json_t *in, const
 		for (j = 0; j < i; j++) {
 			y = json_array_get(v, j);
 			if (json_integer_value(y) == json_integer_value(x)) {
-				snprintf(msg, sizeof(msg), "%s lists id %" JSON_INTEGER_FORMAT " twice",
-				         field, json_integer_value(x));
+				snprintf(msg, sizeof(msg),
+				         "%s lists id %" JSON_INTEGER_FORMAT " twice", field,
+				         json_integer_value(x));
 				party_invalid(req, host, field, msg);
 				return -1;
 			}
@@ -442,8 +443,8 @@ static int party_opt_ids(og_req *req, const og_host_api *host, json_t *in, const
 	}
 	p = buf;
 	*p++ = '{';
-	json_array_foreach(v, i, x) p += sprintf(p, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
-	                                         json_integer_value(x));
+	json_array_foreach(v, i, x)
+		p += sprintf(p, "%s%" JSON_INTEGER_FORMAT, i ? "," : "", json_integer_value(x));
 	*p++ = '}';
 	*p = '\0';
 	*out = buf;
@@ -675,8 +676,8 @@ static int party_years_after(og_req *req, const og_host_api *host, const char *d
 	const char *params[3] = {date, party_id_text(years, sy), later};
 
 	return party_bool(req, host,
-	                  "SELECT ($1::date + make_interval(years => $2::int))::date <= $3::date", 3,
-	                  params);
+	                  "SELECT ($1::date + make_interval(years => $2::int))::date <= $3::date",
+	                  3, params);
 }
 
 static void party_tag_source(int64_t member_id, char buf[48])
@@ -714,24 +715,30 @@ static void party_orgs_list(og_req *req, const og_host_api *host)
 	params[5] = region ? party_id_text(region, sr) : NULL;
 	if (host->query_json(
 	            req,
-	            "WITH page AS (SELECT o.id FROM party.org o WHERE " PARTY_ORG_SCOPE("o.id", "$1")
-	            " AND o.id > $2::bigint AND ($4::bigint IS NULL OR o.parent_id = $4::bigint)"
-	            " AND ($5::text IS NULL OR o.kind = $5::text)"
-	            " AND ($6::bigint IS NULL OR EXISTS (SELECT 1 FROM core.region x, core.region y"
-	            "  WHERE x.id = $6::bigint AND y.id = ANY (o.region_ids) AND y.path <@ x.path))"
-	            " ORDER BY o.id LIMIT $3::int + 1), "
-	            "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
-	            "SELECT json_build_object('items', coalesce((SELECT json_agg(" PARTY_ORG_JSON
-	            " ORDER BY o.id) FROM party.org o WHERE o.id IN (SELECT id FROM shown)),"
-	            " '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int"
-	            " THEN (SELECT max(id)::text FROM shown) END)",
+	            "WITH page AS (SELECT o.id FROM party.org o WHERE " PARTY_ORG_SCOPE(
+	                    "o.id",
+	                    "$1") " AND o.id > $2::bigint AND ($4::bigint IS NULL OR o.parent_id = "
+	                          "$4::bigint)"
+	                          " AND ($5::text IS NULL OR o.kind = $5::text)"
+	                          " AND ($6::bigint IS NULL OR EXISTS (SELECT 1 FROM core.region "
+	                          "x, core.region y"
+	                          "  WHERE x.id = $6::bigint AND y.id = ANY (o.region_ids) AND "
+	                          "y.path <@ x.path))"
+	                          " ORDER BY o.id LIMIT $3::int + 1), "
+	                          "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
+	                          "SELECT json_build_object('items', coalesce((SELECT "
+	                          "json_agg(" PARTY_ORG_JSON
+	                          " ORDER BY o.id) FROM party.org o WHERE o.id IN (SELECT id FROM "
+	                          "shown)),"
+	                          " '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM "
+	                          "page) > $3::int"
+	                          " THEN (SELECT max(id)::text FROM shown) END)",
 	            6, params, &page) != 1)
 		return;
 	host->reply_json(req, 200, page); /* steals page */
 }
 
-static int party_org_load(og_req *req, const og_host_api *host, int64_t id, bool lock,
-                          json_t **out)
+static int party_org_load(og_req *req, const og_host_api *host, int64_t id, bool lock, json_t **out)
 {
 	const og_caller *me = host->caller(req);
 	char sid[24];
@@ -783,9 +790,10 @@ static int party_org_refs(og_req *req, const og_host_api *host, int64_t self, co
 		                2, params);
 		if (rc <= 0) {
 			if (rc == 0)
-				party_invalid(req, host, "region_ids",
-				              "region_ids: every region must exist, be open and be in "
-				              "your scope");
+				party_invalid(
+				        req, host, "region_ids",
+				        "region_ids: every region must exist, be open and be in "
+				        "your scope");
 			return -1;
 		}
 	}
@@ -793,14 +801,15 @@ static int party_org_refs(og_req *req, const og_host_api *host, int64_t self, co
 		params[0] = party_id_text(parent, sp);
 		params[1] = me->scope_path;
 		params[2] = party_id_text(self, sid);
-		r = host->query(req,
-		                "WITH RECURSIVE up(id, parent_id) AS (SELECT id, parent_id FROM"
-		                " party.org WHERE id = $1::bigint UNION SELECT o.id, o.parent_id"
-		                " FROM party.org o JOIN up ON o.id = up.parent_id) "
-		                "SELECT o.kind, EXISTS (SELECT 1 FROM up WHERE up.id = $3::bigint)"
-		                " FROM party.org o WHERE o.id = $1::bigint AND o.dissolved_on IS NULL"
-		                " AND " PARTY_ORG_SCOPE("o.id", "$2"),
-		                3, params);
+		r = host->query(
+		        req,
+		        "WITH RECURSIVE up(id, parent_id) AS (SELECT id, parent_id FROM"
+		        " party.org WHERE id = $1::bigint UNION SELECT o.id, o.parent_id"
+		        " FROM party.org o JOIN up ON o.id = up.parent_id) "
+		        "SELECT o.kind, EXISTS (SELECT 1 FROM up WHERE up.id = $3::bigint)"
+		        " FROM party.org o WHERE o.id = $1::bigint AND o.dissolved_on IS NULL"
+		        " AND " PARTY_ORG_SCOPE("o.id", "$2"),
+		        3, params);
 		if (r == NULL)
 			return -1;
 		rc = host->result_rows(r);
@@ -819,8 +828,8 @@ static int party_org_refs(og_req *req, const og_host_api *host, int64_t self, co
 		if (rc != 2)
 			return -1;
 	}
-	if (secretary != 0 && party_resident_ok(req, host, secretary, "secretary_resident_id", NULL,
-	                                        NULL) != 1)
+	if (secretary != 0 &&
+	    party_resident_ok(req, host, secretary, "secretary_resident_id", NULL, NULL) != 1)
 		return -1;
 	if (committee != NULL) {
 		params[0] = committee;
@@ -845,8 +854,12 @@ static int party_org_refs(og_req *req, const og_host_api *host, int64_t self, co
 /* POST /api/v1/party/orgs */
 static void party_org_create(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"kind", "name", "parent_id", "region_ids",
-	                                    "secretary_resident_id", "committee_resident_ids",
+	static const char *const known[] = {"kind",
+	                                    "name",
+	                                    "parent_id",
+	                                    "region_ids",
+	                                    "secretary_resident_id",
+	                                    "committee_resident_ids",
 	                                    NULL};
 	json_t *in, *after = NULL;
 	const char *kind, *name;
@@ -893,9 +906,10 @@ static void party_org_create(og_req *req, const og_host_api *host)
 	{
 		char sid[24];
 
-		if (host->audit(req, "create", "party.org", party_id_text(party_int(after, "id"), sid),
-		                json_integer_value(json_array_get(json_object_get(after, "region_ids"),
-		                                                  0)),
+		if (host->audit(req, "create", "party.org",
+		                party_id_text(party_int(after, "id"), sid),
+		                json_integer_value(
+		                        json_array_get(json_object_get(after, "region_ids"), 0)),
 		                NULL, after) < 0)
 			goto out;
 		{
@@ -917,9 +931,14 @@ out:
 /* PATCH /api/v1/party/orgs/{id} */
 static void party_org_patch(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"version", "name", "parent_id", "region_ids",
-	                                    "secretary_resident_id", "committee_resident_ids",
-	                                    "dissolved_on", NULL};
+	static const char *const known[] = {"version",
+	                                    "name",
+	                                    "parent_id",
+	                                    "region_ids",
+	                                    "secretary_resident_id",
+	                                    "committee_resident_ids",
+	                                    "dissolved_on",
+	                                    NULL};
 	json_t *in, *before = NULL, *after = NULL;
 	const char *name, *dissolved;
 	char *regions = NULL, *committee = NULL;
@@ -943,7 +962,8 @@ static void party_org_patch(og_req *req, const og_host_api *host)
 	    party_org_refs(req, host, id, regions, parent, secretary, committee) < 0)
 		goto out;
 	if (party_int(before, "version") != version) {
-		snprintf(msg, sizeof(msg), "the organisation has changed: it is now at version %" PRId64,
+		snprintf(msg, sizeof(msg),
+		         "the organisation has changed: it is now at version %" PRId64,
 		         party_int(before, "version"));
 		host->reply_error(req, 409, "version_conflict", msg, "version");
 		goto out;
@@ -1010,11 +1030,13 @@ static void party_org_meeting_counts(og_req *req, const og_host_api *host)
 	params[1] = year ? party_id_text(year, sy) : NULL;
 	if (host->query_json(
 	            req,
-	            "WITH y AS (SELECT coalesce($2::int, extract(year FROM current_date)::int) AS y),"
+	            "WITH y AS (SELECT coalesce($2::int, extract(year FROM current_date)::int) AS "
+	            "y),"
 	            " cnt AS (SELECT q, k.code, k.label, k.per_quarter, k.ord,"
 	            "  (SELECT count(*) FROM party.meeting mt WHERE mt.org_id = $1::bigint"
 	            "   AND mt.kind = k.code AND mt.held_on >= make_date(y.y, 3 * q - 2, 1)"
-	            "   AND mt.held_on < make_date(y.y, 3 * q - 2, 1) + interval '3 months') AS held"
+	            "   AND mt.held_on < make_date(y.y, 3 * q - 2, 1) + interval '3 months') AS "
+	            "held"
 	            "  FROM y, generate_series(1, 4) q, party.meeting_kind k) "
 	            "SELECT json_build_object('org_id', $1::bigint, 'year', (SELECT y FROM y),"
 	            " 'quarters', (SELECT json_agg(x ORDER BY q) FROM (SELECT q,"
@@ -1033,10 +1055,8 @@ static void party_org_meeting_counts(og_req *req, const og_host_api *host)
 /* members */
 
 static const char *const party_categories[] = {"full", "probationary", NULL};
-static const char *const party_origins[] = {"community", "in_service", "retired", "floating",
-                                            NULL};
-static const char *const party_member_statuses[] = {"normal", "transferred_out", "deceased",
-                                                    NULL};
+static const char *const party_origins[] = {"community", "in_service", "retired", "floating", NULL};
+static const char *const party_member_statuses[] = {"normal", "transferred_out", "deceased", NULL};
 #define PARTY_ORIGINS "community, in_service, retired, floating"
 
 /* GET /api/v1/party/members?org=&status=&category=&origin=&region=&limit=&cursor= */
@@ -1068,19 +1088,23 @@ static void party_members_list(og_req *req, const og_host_api *host)
 	params[7] = region ? party_id_text(region, sr) : NULL;
 	if (host->query_json(
 	            req,
-	            "WITH page AS (SELECT m.id" PARTY_MEMBER_FROM " WHERE " PARTY_MEMBER_SCOPE("$1")
-	            " AND m.id > $2::bigint AND ($4::bigint IS NULL OR m.org_id = $4::bigint)"
-	            " AND ($5::text IS NULL OR m.status = $5::text)"
-	            " AND ($6::text IS NULL OR m.category = $6::text)"
-	            " AND ($7::text IS NULL OR m.origin = $7::text)"
-	            " AND ($8::bigint IS NULL OR g.path <@ (SELECT path FROM core.region"
-	            "  WHERE id = $8::bigint))"
-	            " ORDER BY m.id LIMIT $3::int + 1), "
-	            "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
-	            "SELECT json_build_object('items', coalesce((SELECT json_agg(" PARTY_MEMBER_JSON
-	            " ORDER BY m.id)" PARTY_MEMBER_FROM " WHERE m.id IN (SELECT id FROM shown)),"
-	            " '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int"
-	            " THEN (SELECT max(id)::text FROM shown) END)",
+	            "WITH page AS (SELECT m.id" PARTY_MEMBER_FROM " WHERE " PARTY_MEMBER_SCOPE(
+	                    "$1") " AND m.id > $2::bigint AND ($4::bigint IS NULL OR m.org_id = "
+	                          "$4::bigint)"
+	                          " AND ($5::text IS NULL OR m.status = $5::text)"
+	                          " AND ($6::text IS NULL OR m.category = $6::text)"
+	                          " AND ($7::text IS NULL OR m.origin = $7::text)"
+	                          " AND ($8::bigint IS NULL OR g.path <@ (SELECT path FROM "
+	                          "core.region"
+	                          "  WHERE id = $8::bigint))"
+	                          " ORDER BY m.id LIMIT $3::int + 1), "
+	                          "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
+	                          "SELECT json_build_object('items', coalesce((SELECT "
+	                          "json_agg(" PARTY_MEMBER_JSON " ORDER BY m.id)" PARTY_MEMBER_FROM
+	                          " WHERE m.id IN (SELECT id FROM shown)),"
+	                          " '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM "
+	                          "page) > $3::int"
+	                          " THEN (SELECT max(id)::text FROM shown) END)",
 	            8, params, &page) != 1)
 		return;
 	host->reply_json(req, 200, page); /* steals page */
@@ -1093,13 +1117,13 @@ static int party_member_load(og_req *req, const og_host_api *host, int64_t id, b
 	char sid[24];
 	const char *params[2] = {party_id_text(id, sid), me->scope_path};
 
-	return party_one(req, host,
-	                 lock ? "SELECT " PARTY_MEMBER_DETAIL_JSON PARTY_MEMBER_FROM
-	                        " WHERE m.id = $1::bigint AND " PARTY_MEMBER_SCOPE("$2")
-	                        " FOR UPDATE OF m"
-	                      : "SELECT " PARTY_MEMBER_DETAIL_JSON PARTY_MEMBER_FROM
-	                        " WHERE m.id = $1::bigint AND " PARTY_MEMBER_SCOPE("$2"),
-	                 2, params, "no such member", out);
+	return party_one(
+	        req, host,
+	        lock ? "SELECT " PARTY_MEMBER_DETAIL_JSON PARTY_MEMBER_FROM
+	               " WHERE m.id = $1::bigint AND " PARTY_MEMBER_SCOPE("$2") " FOR UPDATE OF m"
+	             : "SELECT " PARTY_MEMBER_DETAIL_JSON PARTY_MEMBER_FROM
+	               " WHERE m.id = $1::bigint AND " PARTY_MEMBER_SCOPE("$2"),
+	        2, params, "no such member", out);
 }
 
 /* GET /api/v1/party/members/{id} */
@@ -1184,11 +1208,12 @@ static int party_resident_free(og_req *req, const og_host_api *host, int64_t rid
 	}
 	if (cid != 0) {
 		extra = json_pack("{s:I}", "existing_candidate_id", (json_int_t)cid);
-		party_reply_error_with(req, host, 409, pipeline ? "duplicate" : "in_pipeline",
-		                       pipeline ? "the resident is already in the development pipeline"
-		                                : "the resident is in the development pipeline: "
-		                                  "membership comes from its steps",
-		                       "resident_id", extra);
+		party_reply_error_with(
+		        req, host, 409, pipeline ? "duplicate" : "in_pipeline",
+		        pipeline ? "the resident is already in the development pipeline"
+		                 : "the resident is in the development pipeline: "
+		                   "membership comes from its steps",
+		        "resident_id", extra);
 		return -1;
 	}
 	return 0;
@@ -1197,9 +1222,9 @@ static int party_resident_free(og_req *req, const og_host_api *host, int64_t rid
 /* POST /api/v1/party/members: registers an existing party member. */
 static void party_member_create(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"resident_id", "org_id", "category", "join_date",
-	                                    "conversion_date", "origin", "employer", "reported_on",
-	                                    "note", NULL};
+	static const char *const known[] = {
+	        "resident_id", "org_id",   "category",    "join_date", "conversion_date",
+	        "origin",      "employer", "reported_on", "note",      NULL};
 	json_t *in, *out = NULL;
 	const char *category, *join, *conv, *origin, *employer, *reported, *note;
 	int64_t rid, org, grid;
@@ -1245,9 +1270,10 @@ static void party_member_create(og_req *req, const og_host_api *host)
 		if ((rc = party_years_after(req, host, join, 1, conv)) < 0)
 			return;
 		if (rc == 0) {
-			party_invalid(req, host, "conversion_date",
-			              "conversion_date must be at least one year (the probation) after "
-			              "join_date");
+			party_invalid(
+			        req, host, "conversion_date",
+			        "conversion_date must be at least one year (the probation) after "
+			        "join_date");
 			return;
 		}
 	}
@@ -1263,9 +1289,10 @@ static void party_member_create(og_req *req, const og_host_api *host)
 		if ((rc = party_years_after(req, host, birth, 18, join)) < 0)
 			return;
 		if (rc == 0) {
-			party_invalid(req, host, "join_date",
-			              "join_date: the resident (by the shared model's birth date) was "
-			              "not yet 18");
+			party_invalid(
+			        req, host, "join_date",
+			        "join_date: the resident (by the shared model's birth date) was "
+			        "not yet 18");
 			return;
 		}
 	}
@@ -1295,8 +1322,9 @@ static void party_member_create(og_req *req, const og_host_api *host)
 /* PATCH /api/v1/party/members/{id}: the plugin's own fields only. */
 static void party_member_patch(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"version",  "category",    "conversion_date", "origin",
-	                                    "employer", "reported_on", "note",            NULL};
+	static const char *const known[] = {"version", "category", "conversion_date",
+	                                    "origin",  "employer", "reported_on",
+	                                    "note",    NULL};
 	json_t *in, *before = NULL, *after = NULL;
 	const char *category, *conv, *origin, *employer, *reported, *note, *eff_cat, *eff_origin;
 	int64_t id, version;
@@ -1313,7 +1341,8 @@ static void party_member_patch(og_req *req, const og_host_api *host)
 	    party_opt_enum(req, host, in, "origin", party_origins, PARTY_ORIGINS, &origin) < 0 ||
 	    party_opt_text(req, host, in, "employer", 100, &employer) < 0 ||
 	    party_opt_date(req, host, in, "reported_on", &reported) < 0 ||
-	    party_opt_text(req, host, in, "note", 500, &note) < 0 || party_today(req, host, today) < 0)
+	    party_opt_text(req, host, in, "note", 500, &note) < 0 ||
+	    party_today(req, host, today) < 0)
 		return;
 	if (party_not_future(req, host, conv, today, "conversion_date") < 0 ||
 	    party_not_future(req, host, reported, today, "reported_on") < 0)
@@ -1345,10 +1374,11 @@ static void party_member_patch(og_req *req, const og_host_api *host)
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {
-			host->reply_error(req, 409, "in_pipeline",
-			                  "this probationary member converts through the development "
-			                  "pipeline (POST /api/v1/party/pipeline/{id}/steps, to: full)",
-			                  "category");
+			host->reply_error(
+			        req, 409, "in_pipeline",
+			        "this probationary member converts through the development "
+			        "pipeline (POST /api/v1/party/pipeline/{id}/steps, to: full)",
+			        "category");
 			goto out;
 		}
 	}
@@ -1361,19 +1391,21 @@ static void party_member_patch(og_req *req, const og_host_api *host)
 		              "a probationary member has no conversion date yet");
 		goto out;
 	}
-	if (strcmp(eff_cat, "full") == 0 && strcmp(party_str(before, "category"), "probationary") == 0 &&
-	    conv == NULL) {
+	if (strcmp(eff_cat, "full") == 0 &&
+	    strcmp(party_str(before, "category"), "probationary") == 0 && conv == NULL) {
 		party_invalid(req, host, "conversion_date",
 		              "a probationary member becomes full with a conversion_date");
 		goto out;
 	}
 	if (conv != NULL) {
-		if ((rc = party_years_after(req, host, party_str(before, "join_date"), 1, conv)) < 0)
+		if ((rc = party_years_after(req, host, party_str(before, "join_date"), 1, conv)) <
+		    0)
 			goto out;
 		if (rc == 0) {
-			party_invalid(req, host, "conversion_date",
-			              "conversion_date must be at least one year (the probation) after "
-			              "join_date");
+			party_invalid(
+			        req, host, "conversion_date",
+			        "conversion_date must be at least one year (the probation) after "
+			        "join_date");
 			goto out;
 		}
 	}
@@ -1395,7 +1427,8 @@ static void party_member_patch(og_req *req, const og_host_api *host)
 	params[10] = note;
 	if (host->query_json(
 	            req,
-	            "WITH u AS (UPDATE party.member m SET category = $3, conversion_date = $4::date,"
+	            "WITH u AS (UPDATE party.member m SET category = $3, conversion_date = "
+	            "$4::date,"
 	            " origin = $5, employer = CASE WHEN $6::boolean THEN $7 ELSE m.employer END,"
 	            " reported_on = CASE WHEN $8::boolean THEN $9::date ELSE m.reported_on END,"
 	            " note = CASE WHEN $10::boolean THEN $11 ELSE m.note END,"
@@ -1428,8 +1461,8 @@ out:
  */
 static void party_member_transfer(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"to_org_id", "destination", "transferred_on", "note",
-	                                    "version", NULL};
+	static const char *const known[] = {"to_org_id", "destination", "transferred_on",
+	                                    "note",      "version",     NULL};
 	const og_caller *me = host->caller(req);
 	json_t *in, *before = NULL, *after = NULL;
 	const char *dest, *on, *note;
@@ -1442,7 +1475,8 @@ static void party_member_transfer(og_req *req, const og_host_api *host)
 	    party_opt_id(req, host, in, "to_org_id", &to) < 0 ||
 	    party_opt_text(req, host, in, "destination", 200, &dest) < 0 ||
 	    party_opt_date(req, host, in, "transferred_on", &on) < 0 ||
-	    party_opt_text(req, host, in, "note", 500, &note) < 0 || party_today(req, host, today) < 0)
+	    party_opt_text(req, host, in, "note", 500, &note) < 0 ||
+	    party_today(req, host, today) < 0)
 		return;
 	if (json_object_get(in, "version") != NULL && host->client_version(req, in, &version) < 0)
 		return;
@@ -1490,20 +1524,23 @@ static void party_member_transfer(og_req *req, const og_host_api *host)
 	if (host->query_json(
 	            req,
 	            "WITH t AS (INSERT INTO party.transfer (member_id, from_org_id, to_org_id,"
-	            " destination, transferred_on, note, by_user) SELECT m.id, m.org_id, $2::bigint,"
+	            " destination, transferred_on, note, by_user) SELECT m.id, m.org_id, "
+	            "$2::bigint,"
 	            " $3, $4::date, $5, $6::bigint FROM party.member m WHERE m.id = $1::bigint"
 	            " RETURNING member_id), "
 	            "u AS (UPDATE party.member m SET org_id = coalesce($2::bigint, m.org_id),"
-	            " status = CASE WHEN $2::bigint IS NULL THEN 'transferred_out' ELSE m.status END,"
-	            " status_date = CASE WHEN $2::bigint IS NULL THEN $4::date ELSE m.status_date END,"
+	            " status = CASE WHEN $2::bigint IS NULL THEN 'transferred_out' ELSE m.status "
+	            "END,"
+	            " status_date = CASE WHEN $2::bigint IS NULL THEN $4::date ELSE m.status_date "
+	            "END,"
 	            " version = m.version + 1, updated_at = now() WHERE m.id = (SELECT member_id"
 	            " FROM t) RETURNING m.id) SELECT 1",
 	            6, params, &after) != 1)
 		goto out;
 	json_decref(after);
 	after = NULL;
-	if (to == 0 && host->clear_tag(req, party_self, party_int(before, "resident_id"),
-	                               PARTY_TAG) != 0)
+	if (to == 0 &&
+	    host->clear_tag(req, party_self, party_int(before, "resident_id"), PARTY_TAG) != 0)
 		goto out;
 	params[0] = sid;
 	if (host->query_json(req,
@@ -1525,7 +1562,7 @@ out:
 /* ------------------------------------------------------------------ */
 /* the development pipeline */
 
-static const char *const party_stages[] = {"applicant", "activist", "target", "probationary",
+static const char *const party_stages[] = {"applicant", "activist",  "target", "probationary",
                                            "full",      "withdrawn", NULL};
 #define PARTY_STAGES "applicant, activist, target, probationary, full, withdrawn"
 
@@ -1550,15 +1587,18 @@ static void party_pipeline_list(og_req *req, const og_host_api *host)
 	params[4] = stage;
 	if (host->query_json(
 	            req,
-	            "WITH page AS (SELECT c.id" PARTY_CAND_FROM " WHERE " PARTY_CAND_SCOPE("$1")
-	            " AND c.id > $2::bigint AND ($4::bigint IS NULL OR c.org_id = $4::bigint)"
-	            " AND ($5::text IS NULL OR c.stage = $5::text)"
-	            " ORDER BY c.id LIMIT $3::int + 1), "
-	            "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
-	            "SELECT json_build_object('items', coalesce((SELECT json_agg(" PARTY_CAND_JSON
-	            " ORDER BY c.id)" PARTY_CAND_FROM " WHERE c.id IN (SELECT id FROM shown)),"
-	            " '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int"
-	            " THEN (SELECT max(id)::text FROM shown) END)",
+	            "WITH page AS (SELECT c.id" PARTY_CAND_FROM " WHERE " PARTY_CAND_SCOPE(
+	                    "$1") " AND c.id > $2::bigint AND ($4::bigint IS NULL OR c.org_id = "
+	                          "$4::bigint)"
+	                          " AND ($5::text IS NULL OR c.stage = $5::text)"
+	                          " ORDER BY c.id LIMIT $3::int + 1), "
+	                          "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
+	                          "SELECT json_build_object('items', coalesce((SELECT "
+	                          "json_agg(" PARTY_CAND_JSON " ORDER BY c.id)" PARTY_CAND_FROM
+	                          " WHERE c.id IN (SELECT id FROM shown)),"
+	                          " '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM "
+	                          "page) > $3::int"
+	                          " THEN (SELECT max(id)::text FROM shown) END)",
 	            5, params, &page) != 1)
 		return;
 	host->reply_json(req, 200, page); /* steals page */
@@ -1571,13 +1611,13 @@ static int party_cand_load(og_req *req, const og_host_api *host, int64_t id, boo
 	char sid[24];
 	const char *params[2] = {party_id_text(id, sid), me->scope_path};
 
-	return party_one(req, host,
-	                 lock ? "SELECT " PARTY_CAND_DETAIL_JSON PARTY_CAND_FROM
-	                        " WHERE c.id = $1::bigint AND " PARTY_CAND_SCOPE("$2")
-	                        " FOR UPDATE OF c"
-	                      : "SELECT " PARTY_CAND_DETAIL_JSON PARTY_CAND_FROM
-	                        " WHERE c.id = $1::bigint AND " PARTY_CAND_SCOPE("$2"),
-	                 2, params, "no such person in the development pipeline", out);
+	return party_one(
+	        req, host,
+	        lock ? "SELECT " PARTY_CAND_DETAIL_JSON PARTY_CAND_FROM
+	               " WHERE c.id = $1::bigint AND " PARTY_CAND_SCOPE("$2") " FOR UPDATE OF c"
+	             : "SELECT " PARTY_CAND_DETAIL_JSON PARTY_CAND_FROM
+	               " WHERE c.id = $1::bigint AND " PARTY_CAND_SCOPE("$2"),
+	        2, params, "no such person in the development pipeline", out);
 }
 
 /* GET /api/v1/party/pipeline/{id} */
@@ -1620,9 +1660,10 @@ static void party_pipeline_create(og_req *req, const og_host_api *host)
 		if ((rc = party_years_after(req, host, birth, 18, applied)) < 0)
 			return;
 		if (rc == 0) {
-			party_invalid(req, host, "applied_on",
-			              "an applicant must be 18 (by the shared model's birth date) on "
-			              "applied_on");
+			party_invalid(
+			        req, host, "applied_on",
+			        "an applicant must be 18 (by the shared model's birth date) on "
+			        "applied_on");
 			return;
 		}
 	}
@@ -1631,13 +1672,14 @@ static void party_pipeline_create(og_req *req, const og_host_api *host)
 	params[0] = party_id_text(rid, sr);
 	params[1] = party_id_text(org, so);
 	params[2] = applied;
-	if (host->query_json(req,
-	                     "WITH c AS (INSERT INTO party.candidate (resident_id, org_id, stage,"
-	                     " applied_on) VALUES ($1::bigint, $2::bigint, 'applicant', $3::date)"
-	                     " RETURNING *) SELECT " PARTY_CAND_DETAIL_JSON
-	                     " FROM c JOIN core.resident r ON r.id = c.resident_id"
-	                     " JOIN core.region g ON g.id = r.grid_id JOIN party.org o ON o.id = c.org_id",
-	                     3, params, &out) != 1)
+	if (host->query_json(
+	            req,
+	            "WITH c AS (INSERT INTO party.candidate (resident_id, org_id, stage,"
+	            " applied_on) VALUES ($1::bigint, $2::bigint, 'applicant', $3::date)"
+	            " RETURNING *) SELECT " PARTY_CAND_DETAIL_JSON
+	            " FROM c JOIN core.resident r ON r.id = c.resident_id"
+	            " JOIN core.region g ON g.id = r.grid_id JOIN party.org o ON o.id = c.org_id",
+	            3, params, &out) != 1)
 		return;
 	party_id_text(party_int(out, "id"), sid);
 	if (host->audit(req, "create", "party.candidate", sid, grid, NULL, out) < 0) {
@@ -1676,8 +1718,8 @@ static json_t *party_allowed(const char *stage)
 static void party_pipeline_step(og_req *req, const og_host_api *host)
 {
 	static const char *const known[] = {"to", "date", "version", "reason", "origin", NULL};
-	static const char *const steps[] = {"activist", "target", "probationary", "full",
-	                                    "withdrawn", NULL};
+	static const char *const steps[] = {"activist", "target",    "probationary",
+	                                    "full",     "withdrawn", NULL};
 	json_t *in, *before = NULL, *after = NULL, *allowed = NULL, *next, *v;
 	const char *to, *date, *reason, *origin, *stage, *earliest = NULL;
 	int64_t id, version = 0, grid;
@@ -1688,8 +1730,10 @@ static void party_pipeline_step(og_req *req, const og_host_api *host)
 
 	if (host->path_id(req, "id", &id) < 0 || (in = party_body(req, host)) == NULL ||
 	    party_known_keys(req, host, in, known) < 0 ||
-	    party_opt_enum(req, host, in, "to", steps, "activist, target, probationary, full, "
-	                   "withdrawn", &to) < 0 ||
+	    party_opt_enum(req, host, in, "to", steps,
+	                   "activist, target, probationary, full, "
+	                   "withdrawn",
+	                   &to) < 0 ||
 	    party_opt_date(req, host, in, "date", &date) < 0 ||
 	    party_opt_text(req, host, in, "reason", 200, &reason) < 0 ||
 	    party_opt_enum(req, host, in, "origin", party_origins, PARTY_ORIGINS, &origin) < 0 ||
@@ -1720,7 +1764,8 @@ static void party_pipeline_step(og_req *req, const og_host_api *host)
 	}
 	stage = party_str(before, "stage");
 	allowed = party_allowed(stage);
-	json_array_foreach(allowed, i, v) ok = ok || strcmp(json_string_value(v), to) == 0;
+	json_array_foreach(allowed, i, v)
+		ok = ok || strcmp(json_string_value(v), to) == 0;
 	if (!ok) {
 		snprintf(msg, sizeof(msg), "%s -> %s is not a step of the pipeline", stage, to);
 		party_reply_error_with(req, host, 409, "illegal_step", msg, "to",
@@ -1770,7 +1815,8 @@ static void party_pipeline_step(og_req *req, const og_host_api *host)
 	            " probationary_on = CASE WHEN $2 = 'probationary' THEN $3::date"
 	            "  ELSE probationary_on END,"
 	            " full_on = CASE WHEN $2 = 'full' THEN $3::date ELSE full_on END,"
-	            " withdrawn_on = CASE WHEN $2 = 'withdrawn' THEN $3::date ELSE withdrawn_on END,"
+	            " withdrawn_on = CASE WHEN $2 = 'withdrawn' THEN $3::date ELSE withdrawn_on "
+	            "END,"
 	            " withdrawn_reason = coalesce($4, withdrawn_reason),"
 	            " version = version + 1, updated_at = now() WHERE c.id = $1::bigint"
 	            " RETURNING c.id) SELECT 1",
@@ -1788,7 +1834,8 @@ static void party_pipeline_step(og_req *req, const og_host_api *host)
 			/* the open candidate is this one; only a member record conflicts */
 			const char *p1[1] = {party_id_text(party_int(before, "resident_id"), sr)};
 
-			r = host->query(req, "SELECT 1 FROM party.member WHERE resident_id = $1::bigint",
+			r = host->query(req,
+			                "SELECT 1 FROM party.member WHERE resident_id = $1::bigint",
 			                1, p1);
 			if (r == NULL)
 				goto out;
@@ -1828,11 +1875,12 @@ static void party_pipeline_step(og_req *req, const og_host_api *host)
 
 		params[0] = party_id_text(mid, sm);
 		params[1] = date;
-		if (host->query_json(req,
-		                     "SELECT json_build_object('category', category, 'status', status,"
-		                     " 'conversion_date', conversion_date) FROM party.member"
-		                     " WHERE id = $1::bigint FOR UPDATE",
-		                     1, params, &mb) != 1)
+		if (host->query_json(
+		            req,
+		            "SELECT json_build_object('category', category, 'status', status,"
+		            " 'conversion_date', conversion_date) FROM party.member"
+		            " WHERE id = $1::bigint FOR UPDATE",
+		            1, params, &mb) != 1)
 			goto out;
 		if (strcmp(party_str(mb, "status"), "normal") != 0) {
 			json_decref(mb);
@@ -1840,12 +1888,13 @@ static void party_pipeline_step(og_req *req, const og_host_api *host)
 			                  "the member is transferred out or deceased", "to");
 			goto out;
 		}
-		if (host->query_json(req,
-		                     "UPDATE party.member SET category = 'full', conversion_date ="
-		                     " $2::date, version = version + 1, updated_at = now() WHERE"
-		                     " id = $1::bigint RETURNING json_build_object('category',"
-		                     " category, 'status', status, 'conversion_date', conversion_date)",
-		                     2, params, &ma) != 1) {
+		if (host->query_json(
+		            req,
+		            "UPDATE party.member SET category = 'full', conversion_date ="
+		            " $2::date, version = version + 1, updated_at = now() WHERE"
+		            " id = $1::bigint RETURNING json_build_object('category',"
+		            " category, 'status', status, 'conversion_date', conversion_date)",
+		            2, params, &ma) != 1) {
 			json_decref(mb);
 			goto out;
 		}
@@ -1892,9 +1941,8 @@ static void party_thought_report(og_req *req, const og_host_api *host)
 		on = today;
 	if (party_not_future(req, host, on, today, "submitted_on") < 0)
 		return;
-	if (quarter != NULL &&
-	    (strlen(quarter) != 6 || quarter[4] != 'Q' || quarter[5] < '1' || quarter[5] > '4' ||
-	     strspn(quarter, "0123456789") != 4)) {
+	if (quarter != NULL && (strlen(quarter) != 6 || quarter[4] != 'Q' || quarter[5] < '1' ||
+	                        quarter[5] > '4' || strspn(quarter, "0123456789") != 4)) {
 		party_invalid(req, host, "quarter", "quarter must be written like 2026Q3");
 		return;
 	}
@@ -1924,21 +1972,23 @@ static void party_thought_report(og_req *req, const og_host_api *host)
 	if (host->result_rows(r) > 0) {
 		host->result_free(r);
 		host->reply_error(req, 409, "duplicate",
-		                  "a thought report for that quarter is already recorded", "quarter");
+		                  "a thought report for that quarter is already recorded",
+		                  "quarter");
 		goto out;
 	}
 	host->result_free(r);
-	if (host->query_json(req,
-	                     "INSERT INTO party.thought_report (candidate_id, quarter, submitted_on,"
-	                     " summary, by_user) VALUES ($1::bigint, coalesce($3,"
-	                     " party.quarter_of($2::date)), $2::date, $4, $5::bigint) RETURNING"
-	                     " json_build_object('id', id, 'candidate_id', candidate_id, 'quarter',"
-	                     " quarter, 'submitted_on', submitted_on, 'summary', summary,"
-	                     " 'recorded_at', recorded_at)",
-	                     5, params, &out) != 1)
+	if (host->query_json(
+	            req,
+	            "INSERT INTO party.thought_report (candidate_id, quarter, submitted_on,"
+	            " summary, by_user) VALUES ($1::bigint, coalesce($3,"
+	            " party.quarter_of($2::date)), $2::date, $4, $5::bigint) RETURNING"
+	            " json_build_object('id', id, 'candidate_id', candidate_id, 'quarter',"
+	            " quarter, 'submitted_on', submitted_on, 'summary', summary,"
+	            " 'recorded_at', recorded_at)",
+	            5, params, &out) != 1)
 		goto out;
-	if (host->audit(req, "thought_report", "party.candidate", sid, party_int(c, "grid_id"), NULL,
-	                out) < 0)
+	if (host->audit(req, "thought_report", "party.candidate", sid, party_int(c, "grid_id"),
+	                NULL, out) < 0)
 		goto out;
 	host->reply_json(req, 201, out); /* steals out */
 	out = NULL;
@@ -1974,23 +2024,31 @@ static void party_pipeline_overdue(og_req *req, const og_host_api *host)
 	            "sel AS (SELECT c.id, party.stage_on(c, d.d) AS st, d.d"
 	            "  FROM party.candidate c CROSS JOIN d"
 	            "  JOIN core.resident r ON r.id = c.resident_id JOIN core.region g"
-	            "  ON g.id = r.grid_id WHERE " PARTY_CAND_SCOPE("$1")
-	            "  AND r.life_status = 'active' AND (c.member_id IS NULL OR EXISTS (SELECT 1"
-	            "  FROM party.member mm WHERE mm.id = c.member_id AND mm.status = 'normal'))"
-	            "  AND ($3::bigint IS NULL OR c.org_id = $3::bigint)) "
-	            "SELECT json_build_object('date', (SELECT d FROM d), 'quarter',"
-	            " party.quarter_of((SELECT d FROM d)),"
-	            " 'thought_reports_missing', coalesce((SELECT json_agg(" PARTY_CAND_JSON
-	            "  ORDER BY c.id)" PARTY_CAND_FROM " JOIN sel ON sel.id = c.id"
-	            "  WHERE sel.st IN ('applicant', 'activist', 'target', 'probationary')"
-	            "  AND c.applied_on < date_trunc('quarter', sel.d)::date"
-	            "  AND NOT EXISTS (SELECT 1 FROM party.thought_report t WHERE"
-	            "  t.candidate_id = c.id AND t.quarter = party.quarter_of(sel.d))), '[]'::json),"
-	            " 'conversions_due', coalesce((SELECT json_agg((" PARTY_CAND_JSON "::jsonb ||"
-	            "  jsonb_build_object('due_on', (c.probationary_on + interval '1 year')::date))"
-	            "  ORDER BY c.id)" PARTY_CAND_FROM " JOIN sel ON sel.id = c.id"
-	            "  WHERE sel.st = 'probationary'"
-	            "  AND (c.probationary_on + interval '1 year')::date <= sel.d), '[]'::json))",
+	            "  ON g.id = r.grid_id WHERE " PARTY_CAND_SCOPE(
+	                    "$1") "  AND r.life_status = 'active' AND (c.member_id IS NULL OR "
+	                          "EXISTS (SELECT 1"
+	                          "  FROM party.member mm WHERE mm.id = c.member_id AND mm.status "
+	                          "= 'normal'))"
+	                          "  AND ($3::bigint IS NULL OR c.org_id = $3::bigint)) "
+	                          "SELECT json_build_object('date', (SELECT d FROM d), 'quarter',"
+	                          " party.quarter_of((SELECT d FROM d)),"
+	                          " 'thought_reports_missing', coalesce((SELECT "
+	                          "json_agg(" PARTY_CAND_JSON "  ORDER BY c.id)" PARTY_CAND_FROM
+	                          " JOIN sel ON sel.id = c.id"
+	                          "  WHERE sel.st IN ('applicant', 'activist', 'target', "
+	                          "'probationary')"
+	                          "  AND c.applied_on < date_trunc('quarter', sel.d)::date"
+	                          "  AND NOT EXISTS (SELECT 1 FROM party.thought_report t WHERE"
+	                          "  t.candidate_id = c.id AND t.quarter = "
+	                          "party.quarter_of(sel.d))), '[]'::json),"
+	                          " 'conversions_due', coalesce((SELECT json_agg((" PARTY_CAND_JSON
+	                          "::jsonb ||"
+	                          "  jsonb_build_object('due_on', (c.probationary_on + interval '1 "
+	                          "year')::date))"
+	                          "  ORDER BY c.id)" PARTY_CAND_FROM " JOIN sel ON sel.id = c.id"
+	                          "  WHERE sel.st = 'probationary'"
+	                          "  AND (c.probationary_on + interval '1 year')::date <= sel.d), "
+	                          "'[]'::json))",
 	            3, params, &out) != 1)
 		return;
 	host->reply_json(req, 200, out); /* steals out */
@@ -2015,7 +2073,8 @@ static void party_meetings_list(og_req *req, const og_host_api *host)
 	json_t *page;
 
 	if (host->page(req, &limit, &cursor) < 0 || party_query_id(req, host, "org", &org) < 0 ||
-	    party_query_enum(req, host, "kind", party_meeting_kinds, PARTY_MEETING_KINDS, &kind) < 0 ||
+	    party_query_enum(req, host, "kind", party_meeting_kinds, PARTY_MEETING_KINDS, &kind) <
+	            0 ||
 	    party_query_date(req, host, "from", &from) < 0 ||
 	    party_query_date(req, host, "to", &to) < 0)
 		return;
@@ -2028,18 +2087,22 @@ static void party_meetings_list(og_req *req, const og_host_api *host)
 	params[6] = to;
 	if (host->query_json(
 	            req,
-	            "WITH page AS (SELECT mt.id FROM party.meeting mt WHERE "
-	            PARTY_ORG_SCOPE("mt.org_id", "$1")
-	            " AND mt.id > $2::bigint AND ($4::bigint IS NULL OR mt.org_id = $4::bigint)"
-	            " AND ($5::text IS NULL OR mt.kind = $5::text)"
-	            " AND ($6::date IS NULL OR mt.held_on >= $6::date)"
-	            " AND ($7::date IS NULL OR mt.held_on <= $7::date)"
-	            " ORDER BY mt.id LIMIT $3::int + 1), "
-	            "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
-	            "SELECT json_build_object('items', coalesce((SELECT json_agg(" PARTY_MEETING_JSON
-	            " ORDER BY mt.id)" PARTY_MEETING_FROM " WHERE mt.id IN (SELECT id FROM shown)),"
-	            " '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int"
-	            " THEN (SELECT max(id)::text FROM shown) END)",
+	            "WITH page AS (SELECT mt.id FROM party.meeting mt WHERE " PARTY_ORG_SCOPE(
+	                    "mt.org_id",
+	                    "$1") " AND mt.id > $2::bigint AND ($4::bigint IS NULL OR mt.org_id = "
+	                          "$4::bigint)"
+	                          " AND ($5::text IS NULL OR mt.kind = $5::text)"
+	                          " AND ($6::date IS NULL OR mt.held_on >= $6::date)"
+	                          " AND ($7::date IS NULL OR mt.held_on <= $7::date)"
+	                          " ORDER BY mt.id LIMIT $3::int + 1), "
+	                          "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
+	                          "SELECT json_build_object('items', coalesce((SELECT "
+	                          "json_agg(" PARTY_MEETING_JSON
+	                          " ORDER BY mt.id)" PARTY_MEETING_FROM
+	                          " WHERE mt.id IN (SELECT id FROM shown)),"
+	                          " '[]'::json), 'next_cursor', CASE WHEN (SELECT count(*) FROM "
+	                          "page) > $3::int"
+	                          " THEN (SELECT max(id)::text FROM shown) END)",
 	            7, params, &page) != 1)
 		return;
 	host->reply_json(req, 200, page); /* steals page */
@@ -2059,8 +2122,8 @@ static void party_meeting_get(og_req *req, const og_host_api *host)
 	params[0] = party_id_text(id, sid);
 	params[1] = me->scope_path;
 	if (party_one(req, host,
-	              "SELECT " PARTY_MEETING_JSON PARTY_MEETING_FROM " WHERE mt.id = $1::bigint AND "
-	              PARTY_ORG_SCOPE("mt.org_id", "$2"),
+	              "SELECT " PARTY_MEETING_JSON PARTY_MEETING_FROM
+	              " WHERE mt.id = $1::bigint AND " PARTY_ORG_SCOPE("mt.org_id", "$2"),
 	              2, params, "no such meeting", &out) != 1)
 		return;
 	host->reply_json(req, 200, out); /* steals out */
@@ -2073,8 +2136,8 @@ static void party_meeting_get(og_req *req, const og_host_api *host)
  */
 static void party_meeting_create(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"org_id", "kind", "held_on", "topic", "note",
-	                                    "attendee_member_ids", NULL};
+	static const char *const known[] = {
+	        "org_id", "kind", "held_on", "topic", "note", "attendee_member_ids", NULL};
 	const og_caller *me = host->caller(req);
 	json_t *in, *out = NULL, *bad = NULL;
 	const char *kind, *held, *topic, *note;
@@ -2085,10 +2148,12 @@ static void party_meeting_create(og_req *req, const og_host_api *host)
 
 	if ((in = party_body(req, host)) == NULL || party_known_keys(req, host, in, known) < 0 ||
 	    party_req_id(req, host, in, "org_id", &org) < 0 ||
-	    party_opt_enum(req, host, in, "kind", party_meeting_kinds, PARTY_MEETING_KINDS, &kind) < 0 ||
+	    party_opt_enum(req, host, in, "kind", party_meeting_kinds, PARTY_MEETING_KINDS, &kind) <
+	            0 ||
 	    party_opt_date(req, host, in, "held_on", &held) < 0 ||
 	    party_req_text(req, host, in, "topic", 200, &topic) < 0 ||
-	    party_opt_text(req, host, in, "note", 500, &note) < 0 || party_today(req, host, today) < 0)
+	    party_opt_text(req, host, in, "note", 500, &note) < 0 ||
+	    party_today(req, host, today) < 0)
 		return;
 	if (kind == NULL) {
 		party_invalid(req, host, "kind", "kind is required: " PARTY_MEETING_KINDS);
@@ -2100,7 +2165,8 @@ static void party_meeting_create(og_req *req, const og_host_api *host)
 	}
 	if (party_not_future(req, host, held, today, "held_on") < 0)
 		return;
-	if (party_opt_ids(req, host, in, "attendee_member_ids", PARTY_ATTENDEES_MAX, true, &att) < 0)
+	if (party_opt_ids(req, host, in, "attendee_member_ids", PARTY_ATTENDEES_MAX, true, &att) <
+	    0)
 		return;
 	if (party_org_ok(req, host, org, "org_id", &home) != 1)
 		goto out;
@@ -2112,15 +2178,18 @@ static void party_meeting_create(og_req *req, const og_host_api *host)
 		            "WITH RECURSIVE down(id) AS (SELECT $2::bigint UNION SELECT o.id FROM"
 		            " party.org o JOIN down ON o.parent_id = down.id) "
 		            "SELECT coalesce(json_agg(u.id ORDER BY u.id), '[]') FROM unnest("
-		            "$1::bigint[]) u(id) WHERE NOT EXISTS (SELECT 1 FROM party.member m WHERE"
-		            " m.id = u.id AND m.status = 'normal' AND m.org_id IN (SELECT id FROM down))",
+		            "$1::bigint[]) u(id) WHERE NOT EXISTS (SELECT 1 FROM party.member m "
+		            "WHERE"
+		            " m.id = u.id AND m.status = 'normal' AND m.org_id IN (SELECT id FROM "
+		            "down))",
 		            2, params, &bad) != 1)
 			goto out;
 		if (json_array_size(bad) > 0) {
-			party_reply_error_with(req, host, 422, "invalid",
-			                       "attendee_member_ids: not members (in normal status) of "
-			                       "the organisation or one under it",
-			                       "attendee_member_ids", json_pack("{s:O}", "ids", bad));
+			party_reply_error_with(
+			        req, host, 422, "invalid",
+			        "attendee_member_ids: not members (in normal status) of "
+			        "the organisation or one under it",
+			        "attendee_member_ids", json_pack("{s:O}", "ids", bad));
 			goto out;
 		}
 	}
@@ -2188,18 +2257,21 @@ static void party_activities_list(og_req *req, const og_host_api *host)
 	            req,
 	            "WITH page AS (SELECT ac.id FROM party.activity ac JOIN party.member m ON"
 	            " m.id = ac.member_id JOIN core.resident r ON r.id = m.resident_id"
-	            " JOIN core.region g ON g.id = r.grid_id WHERE " PARTY_MEMBER_SCOPE("$1")
-	            " AND ac.id > $2::bigint AND ($4::bigint IS NULL OR ac.member_id = $4::bigint)"
-	            " AND ($5::date IS NULL OR ac.held_on >= $5::date)"
-	            " AND ($6::date IS NULL OR ac.held_on <= $6::date)"
-	            " ORDER BY ac.id LIMIT $3::int + 1), "
-	            "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
-	            "SELECT json_build_object('items', coalesce((SELECT json_agg(" PARTY_ACTIVITY_JSON
-	            " ORDER BY ac.id) FROM party.activity ac JOIN party.member m ON m.id ="
-	            " ac.member_id JOIN core.resident r ON r.id = m.resident_id"
-	            " WHERE ac.id IN (SELECT id FROM shown)), '[]'::json),"
-	            " 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int"
-	            " THEN (SELECT max(id)::text FROM shown) END)",
+	            " JOIN core.region g ON g.id = r.grid_id WHERE " PARTY_MEMBER_SCOPE(
+	                    "$1") " AND ac.id > $2::bigint AND ($4::bigint IS NULL OR ac.member_id "
+	                          "= $4::bigint)"
+	                          " AND ($5::date IS NULL OR ac.held_on >= $5::date)"
+	                          " AND ($6::date IS NULL OR ac.held_on <= $6::date)"
+	                          " ORDER BY ac.id LIMIT $3::int + 1), "
+	                          "shown AS (SELECT id FROM page ORDER BY id LIMIT $3::int) "
+	                          "SELECT json_build_object('items', coalesce((SELECT "
+	                          "json_agg(" PARTY_ACTIVITY_JSON
+	                          " ORDER BY ac.id) FROM party.activity ac JOIN party.member m ON "
+	                          "m.id ="
+	                          " ac.member_id JOIN core.resident r ON r.id = m.resident_id"
+	                          " WHERE ac.id IN (SELECT id FROM shown)), '[]'::json),"
+	                          " 'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $3::int"
+	                          " THEN (SELECT max(id)::text FROM shown) END)",
 	            6, params, &page) != 1)
 		return;
 	host->reply_json(req, 200, page); /* steals page */
@@ -2208,8 +2280,8 @@ static void party_activities_list(og_req *req, const og_host_api *host)
 /* POST /api/v1/party/activities {member_id, held_on, title, hours?, fed_back_on?} */
 static void party_activity_create(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"member_id", "held_on", "title", "hours",
-	                                    "fed_back_on", NULL};
+	static const char *const known[] = {"member_id", "held_on",     "title",
+	                                    "hours",     "fed_back_on", NULL};
 	const og_caller *me = host->caller(req);
 	json_t *in, *m = NULL, *out = NULL, *hv;
 	const char *held, *title, *fed;
@@ -2227,7 +2299,8 @@ static void party_activity_create(og_req *req, const og_host_api *host)
 	hv = json_object_get(in, "hours");
 	sh[0] = '\0';
 	if (hv != NULL && !json_is_null(hv)) {
-		if (!json_is_number(hv) || json_number_value(hv) < 0 || json_number_value(hv) > 24) {
+		if (!json_is_number(hv) || json_number_value(hv) < 0 ||
+		    json_number_value(hv) > 24) {
 			party_invalid(req, host, "hours", "hours must be a number from 0 to 24");
 			return;
 		}
@@ -2315,13 +2388,14 @@ static void party_activity_feedback(og_req *req, const og_host_api *host)
 		return;
 	params[0] = party_id_text(id, sid);
 	params[1] = me->scope_path;
-	if (party_one(req, host,
-	              "SELECT " PARTY_ACTIVITY_JSON "::jsonb || jsonb_build_object('grid_id',"
-	              " r.grid_id) FROM party.activity ac JOIN party.member m ON m.id = ac.member_id"
-	              " JOIN core.resident r ON r.id = m.resident_id JOIN core.region g"
-	              " ON g.id = r.grid_id WHERE ac.id = $1::bigint AND " PARTY_MEMBER_SCOPE("$2")
-	              " FOR UPDATE OF ac",
-	              2, params, "no such activity", &before) != 1)
+	if (party_one(
+	            req, host,
+	            "SELECT " PARTY_ACTIVITY_JSON "::jsonb || jsonb_build_object('grid_id',"
+	            " r.grid_id) FROM party.activity ac JOIN party.member m ON m.id = ac.member_id"
+	            " JOIN core.resident r ON r.id = m.resident_id JOIN core.region g"
+	            " ON g.id = r.grid_id WHERE ac.id = $1::bigint AND " PARTY_MEMBER_SCOPE(
+	                    "$2") " FOR UPDATE OF ac",
+	            2, params, "no such activity", &before) != 1)
 		return;
 	if (party_str(before, "fed_back_on") != NULL) {
 		host->reply_error(req, 409, "duplicate", "the activity was already fed back",
@@ -2340,8 +2414,8 @@ static void party_activity_feedback(og_req *req, const og_host_api *host)
 	                     " JOIN core.resident r ON r.id = m.resident_id",
 	                     2, params, &after) != 1)
 		goto out;
-	if (host->audit(req, "feedback", "party.activity", sid, party_int(before, "grid_id"), before,
-	                after) < 0)
+	if (host->audit(req, "feedback", "party.activity", sid, party_int(before, "grid_id"),
+	                before, after) < 0)
 		goto out;
 	host->reply_json(req, 200, after); /* steals after */
 	after = NULL;
@@ -2402,8 +2476,9 @@ static int party_hook(og_req *req, const og_host_api *host, const char *event, i
 		json_t *before = json_pack("{s:s}", "status", party_str(m, "before_status"));
 
 		json_object_del(m, "before_status");
-		rc = host->audit(req, "deceased", "party.member", party_id_text(party_int(m, "id"), s),
-		                 party_int(out, "grid_id"), before, m);
+		rc = host->audit(req, "deceased", "party.member",
+		                 party_id_text(party_int(m, "id"), s), party_int(out, "grid_id"),
+		                 before, m);
 		json_decref(before);
 		if (rc < 0)
 			goto out;
@@ -2414,8 +2489,8 @@ static int party_hook(og_req *req, const og_host_api *host, const char *event, i
 		char s[24];
 
 		if ((rc = host->audit(req, "withdrawn", "party.candidate",
-		                      party_id_text(party_int(c, "id"), s), party_int(out, "grid_id"),
-		                      NULL, c)) < 0)
+		                      party_id_text(party_int(c, "id"), s),
+		                      party_int(out, "grid_id"), NULL, c)) < 0)
 			goto out;
 	}
 out:
@@ -2785,9 +2860,9 @@ static const struct {
 	const char *label;
 	const char *const *roles;
 } party_permissions[] = {
-	{PARTY_PERM_READ, "查看党组织、党员、发展党员与三会一课", party_read_roles},
-	{PARTY_PERM_WRITE, "登记党员、发展党员、思想汇报、三会一课与活动", party_write_roles},
-	{PARTY_PERM_MANAGE, "设置党组织(党委、总支、支部)及其委员", party_manage_roles},
+        {PARTY_PERM_READ, "查看党组织、党员、发展党员与三会一课", party_read_roles},
+        {PARTY_PERM_WRITE, "登记党员、发展党员、思想汇报、三会一课与活动", party_write_roles},
+        {PARTY_PERM_MANAGE, "设置党组织(党委、总支、支部)及其委员", party_manage_roles},
 };
 
 static const struct {
@@ -2798,55 +2873,55 @@ static const struct {
 	const char *summary;
 	const char *doc;
 } party_routes[] = {
-	{OG_GET, "/api/v1/party/orgs", PARTY_PERM_READ, party_orgs_list,
-	 "Party organisations in the caller's scope", party_doc_orgs_list},
-	{OG_POST, "/api/v1/party/orgs", PARTY_PERM_MANAGE, party_org_create,
-	 "Create a party organisation attached to regions", party_doc_orgs_create},
-	{OG_GET, "/api/v1/party/orgs/{id}", PARTY_PERM_READ, party_org_get,
-	 "One party organisation", party_doc_org_get},
-	{OG_PATCH, "/api/v1/party/orgs/{id}", PARTY_PERM_MANAGE, party_org_patch,
-	 "Change a party organisation (send the version)", party_doc_orgs_patch},
-	{OG_GET, "/api/v1/party/orgs/{id}/meetings/quarterly", PARTY_PERM_READ,
-	 party_org_meeting_counts, "三会一课 held per quarter against the required minimum",
-	 party_doc_org_counts},
-	{OG_GET, "/api/v1/party/members", PARTY_PERM_READ, party_members_list,
-	 "Party members in the caller's scope", party_doc_members_list},
-	{OG_POST, "/api/v1/party/members", PARTY_PERM_WRITE, party_member_create,
-	 "Register a resident as a party member (201)", party_doc_members_create},
-	{OG_GET, "/api/v1/party/members/{id}", PARTY_PERM_READ, party_member_get,
-	 "One member with the transfer history", party_doc_member_get},
-	{OG_PATCH, "/api/v1/party/members/{id}", PARTY_PERM_WRITE, party_member_patch,
-	 "Change a member's category, origin, employer, report date (send the version)",
-	 party_doc_members_patch},
-	{OG_POST, "/api/v1/party/members/{id}/transfer", PARTY_PERM_WRITE, party_member_transfer,
-	 "Transfer a member to another organisation or out of the district",
-	 party_doc_member_transfer},
-	{OG_GET, "/api/v1/party/pipeline", PARTY_PERM_READ, party_pipeline_list,
-	 "People in the development pipeline", party_doc_pipeline_list},
-	{OG_POST, "/api/v1/party/pipeline", PARTY_PERM_WRITE, party_pipeline_create,
-	 "Record an application to join (入党申请)", party_doc_pipeline_create},
-	{OG_GET, "/api/v1/party/pipeline/overdue", PARTY_PERM_READ, party_pipeline_overdue,
-	 "Missing thought reports for the quarter and due conversions", party_doc_overdue},
-	{OG_GET, "/api/v1/party/pipeline/{id}", PARTY_PERM_READ, party_pipeline_get,
-	 "One pipeline record with its thought reports", party_doc_pipeline_get},
-	{OG_POST, "/api/v1/party/pipeline/{id}/steps", PARTY_PERM_WRITE, party_pipeline_step,
-	 "Take the next step of the development pipeline", party_doc_pipeline_step},
-	{OG_POST, "/api/v1/party/pipeline/{id}/thought-reports", PARTY_PERM_WRITE,
-	 party_thought_report, "Record a quarterly thought report (思想汇报)", party_doc_thought},
-	{OG_GET, "/api/v1/party/meetings", PARTY_PERM_READ, party_meetings_list,
-	 "三会一课 meetings in the caller's scope", party_doc_meetings_list},
-	{OG_POST, "/api/v1/party/meetings", PARTY_PERM_WRITE, party_meeting_create,
-	 "Record a meeting with its attendance", party_doc_meetings_create},
-	{OG_GET, "/api/v1/party/meetings/{id}", PARTY_PERM_READ, party_meeting_get,
-	 "One meeting with its attendance", party_doc_meeting_get},
-	{OG_GET, "/api/v1/party/activities", PARTY_PERM_READ, party_activities_list,
-	 "Members' volunteer activities", party_doc_activities_list},
-	{OG_POST, "/api/v1/party/activities", PARTY_PERM_WRITE, party_activity_create,
-	 "Register a member's activity (and its feedback to the employer)",
-	 party_doc_activities_create},
-	{OG_POST, "/api/v1/party/activities/{id}/feedback", PARTY_PERM_WRITE,
-	 party_activity_feedback, "Record that an activity was fed back to the member's employer",
-	 party_doc_activity_feedback},
+        {OG_GET, "/api/v1/party/orgs", PARTY_PERM_READ, party_orgs_list,
+         "Party organisations in the caller's scope", party_doc_orgs_list},
+        {OG_POST, "/api/v1/party/orgs", PARTY_PERM_MANAGE, party_org_create,
+         "Create a party organisation attached to regions", party_doc_orgs_create},
+        {OG_GET, "/api/v1/party/orgs/{id}", PARTY_PERM_READ, party_org_get,
+         "One party organisation", party_doc_org_get},
+        {OG_PATCH, "/api/v1/party/orgs/{id}", PARTY_PERM_MANAGE, party_org_patch,
+         "Change a party organisation (send the version)", party_doc_orgs_patch},
+        {OG_GET, "/api/v1/party/orgs/{id}/meetings/quarterly", PARTY_PERM_READ,
+         party_org_meeting_counts, "三会一课 held per quarter against the required minimum",
+         party_doc_org_counts},
+        {OG_GET, "/api/v1/party/members", PARTY_PERM_READ, party_members_list,
+         "Party members in the caller's scope", party_doc_members_list},
+        {OG_POST, "/api/v1/party/members", PARTY_PERM_WRITE, party_member_create,
+         "Register a resident as a party member (201)", party_doc_members_create},
+        {OG_GET, "/api/v1/party/members/{id}", PARTY_PERM_READ, party_member_get,
+         "One member with the transfer history", party_doc_member_get},
+        {OG_PATCH, "/api/v1/party/members/{id}", PARTY_PERM_WRITE, party_member_patch,
+         "Change a member's category, origin, employer, report date (send the version)",
+         party_doc_members_patch},
+        {OG_POST, "/api/v1/party/members/{id}/transfer", PARTY_PERM_WRITE, party_member_transfer,
+         "Transfer a member to another organisation or out of the district",
+         party_doc_member_transfer},
+        {OG_GET, "/api/v1/party/pipeline", PARTY_PERM_READ, party_pipeline_list,
+         "People in the development pipeline", party_doc_pipeline_list},
+        {OG_POST, "/api/v1/party/pipeline", PARTY_PERM_WRITE, party_pipeline_create,
+         "Record an application to join (入党申请)", party_doc_pipeline_create},
+        {OG_GET, "/api/v1/party/pipeline/overdue", PARTY_PERM_READ, party_pipeline_overdue,
+         "Missing thought reports for the quarter and due conversions", party_doc_overdue},
+        {OG_GET, "/api/v1/party/pipeline/{id}", PARTY_PERM_READ, party_pipeline_get,
+         "One pipeline record with its thought reports", party_doc_pipeline_get},
+        {OG_POST, "/api/v1/party/pipeline/{id}/steps", PARTY_PERM_WRITE, party_pipeline_step,
+         "Take the next step of the development pipeline", party_doc_pipeline_step},
+        {OG_POST, "/api/v1/party/pipeline/{id}/thought-reports", PARTY_PERM_WRITE,
+         party_thought_report, "Record a quarterly thought report (思想汇报)", party_doc_thought},
+        {OG_GET, "/api/v1/party/meetings", PARTY_PERM_READ, party_meetings_list,
+         "三会一课 meetings in the caller's scope", party_doc_meetings_list},
+        {OG_POST, "/api/v1/party/meetings", PARTY_PERM_WRITE, party_meeting_create,
+         "Record a meeting with its attendance", party_doc_meetings_create},
+        {OG_GET, "/api/v1/party/meetings/{id}", PARTY_PERM_READ, party_meeting_get,
+         "One meeting with its attendance", party_doc_meeting_get},
+        {OG_GET, "/api/v1/party/activities", PARTY_PERM_READ, party_activities_list,
+         "Members' volunteer activities", party_doc_activities_list},
+        {OG_POST, "/api/v1/party/activities", PARTY_PERM_WRITE, party_activity_create,
+         "Register a member's activity (and its feedback to the employer)",
+         party_doc_activities_create},
+        {OG_POST, "/api/v1/party/activities/{id}/feedback", PARTY_PERM_WRITE,
+         party_activity_feedback, "Record that an activity was fed back to the member's employer",
+         party_doc_activity_feedback},
 };
 
 /* Registers everything: migrations, permissions, the tag, routes, the

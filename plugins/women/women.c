@@ -51,7 +51,7 @@
 #define WOMEN_PERM_CASE_READ "women.case.read"
 #define WOMEN_PERM_CASE_WRITE "women.case.write"
 
-#define WOMEN_PARTIES_MAX 20    /* parties named at intake */
+#define WOMEN_PARTIES_MAX 20       /* parties named at intake */
 #define WOMEN_PARTICIPANTS_MAX 500 /* residents added in one call */
 
 /* ------------------------------------------------------------------ */
@@ -216,8 +216,8 @@ static int women_text(og_req *req, const og_host_api *host, json_t *in, const ch
 
 /* A member that must be one of `values` (NULL-terminated); `list` says them. */
 static int women_enum(og_req *req, const og_host_api *host, json_t *in, const char *key,
-                      const char *field, const char *const *values, const char *list,
-                      bool required, const char **out)
+                      const char *field, const char *const *values, const char *list, bool required,
+                      const char **out)
 {
 	json_t *v = json_object_get(in, key);
 	char msg[240];
@@ -358,8 +358,7 @@ static char *women_region_path(og_req *req, const og_host_api *host)
  * Is `grid` a grid in the caller's scope?  1 yes; 0 after a 422 naming
  * field; -1 after the query's error.
  */
-static int women_grid_check(og_req *req, const og_host_api *host, int64_t grid,
-                            const char *field)
+static int women_grid_check(og_req *req, const og_host_api *host, int64_t grid, const char *field)
 {
 	const og_caller *me = host->caller(req);
 	char sid[24], msg[128];
@@ -429,8 +428,8 @@ static void women_set_etag(og_req *req, const og_host_api *host, json_t *row)
 }
 
 /* The 409 of a stale version. */
-static void women_conflict(og_req *req, const og_host_api *host, const char *what,
-                           int64_t sent, int64_t now)
+static void women_conflict(og_req *req, const og_host_api *host, const char *what, int64_t sent,
+                           int64_t now)
 {
 	char msg[160];
 
@@ -541,7 +540,7 @@ static void women_overview(og_req *req, const og_host_api *host)
 	if (host->query_json(req, women_sql_overview, 1, params, &out) == 1) {
 		women_query_id(req, host, "region", &region); /* validated above */
 		json_object_set_new(out, "region_id",
-		                    region != 0 ? json_integer(region)
+		                    region != 0                ? json_integer(region)
 		                    : me->scope_region_id != 0 ? json_integer(me->scope_region_id)
 		                                               : json_null());
 		host->reply_json(req, 200, out); /* steals out */
@@ -555,7 +554,7 @@ static void women_overview(og_req *req, const og_host_api *host)
 static const char *const women_channels[] = {"visit", "phone", "referral", NULL};
 #define WOMEN_CHANNELS "visit, phone, referral"
 static const char *const women_categories[] = {"domestic_violence", "marriage_family", "property",
-                                               "employment", "other", NULL};
+                                               "employment",        "other",           NULL};
 #define WOMEN_CATEGORIES "domestic_violence, marriage_family, property, employment, other"
 static const char *const women_case_statuses[] = {"open", "closed", NULL};
 static const char *const women_party_roles[] = {"complainant", "respondent", "child", "other",
@@ -628,14 +627,14 @@ static int women_case_load(og_req *req, const og_host_api *host, int64_t id, con
 	                         host->has_permission(req, perm) ? "t" : "f", me->scope_path};
 	int n;
 
-	n = host->query_json(req,
-	                     lock ? "SELECT " WOMEN_CASE_JSON WOMEN_CASE_FROM
-	                            " WHERE a.id = $1::bigint AND " WOMEN_CASE_VISIBLE(
-	                                    "$2", "$3", "$4") " FOR UPDATE OF a"
-	                          : "SELECT " WOMEN_CASE_JSON WOMEN_CASE_FROM
-	                            " WHERE a.id = $1::bigint AND " WOMEN_CASE_VISIBLE(
-	                                    "$2", "$3", "$4"),
-	                     4, params, out);
+	n = host->query_json(
+	        req,
+	        lock ? "SELECT " WOMEN_CASE_JSON WOMEN_CASE_FROM
+	               " WHERE a.id = $1::bigint AND " WOMEN_CASE_VISIBLE("$2", "$3",
+	                                                                  "$4") " FOR UPDATE OF a"
+	             : "SELECT " WOMEN_CASE_JSON WOMEN_CASE_FROM
+	               " WHERE a.id = $1::bigint AND " WOMEN_CASE_VISIBLE("$2", "$3", "$4"),
+	        4, params, out);
 	if (n == 0 && !quiet)
 		women_not_found(req, host, "case");
 	return n;
@@ -678,10 +677,10 @@ static void women_cases_list(og_req *req, const og_host_api *host)
 	json_t *page, *ids, *item, *after;
 	size_t i;
 
-	if (women_query_enum(req, host, "status", women_case_statuses, "open, closed",
-	                     &status) < 0 ||
-	    women_query_enum(req, host, "category", women_categories, WOMEN_CATEGORIES,
-	                     &category) < 0 ||
+	if (women_query_enum(req, host, "status", women_case_statuses, "open, closed", &status) <
+	            0 ||
+	    women_query_enum(req, host, "category", women_categories, WOMEN_CATEGORIES, &category) <
+	            0 ||
 	    women_query_id(req, host, "handler", &handler) < 0)
 		return;
 	if ((path = women_region_path(req, host)) == NULL)
@@ -695,13 +694,14 @@ static void women_cases_list(og_req *req, const og_host_api *host)
 	/* ?region= narrows by the case's grid; a handler's own case outside
 	 * the region is left out like any other. */
 	params[8] = host->query_param(req, "region") != NULL ? path : NULL;
-	rc = women_page(req, host, WOMEN_CASE_FROM,
-	                WOMEN_CASE_VISIBLE("$3", "$4", "$5")
-	                " AND ($6::text IS NULL OR a.status = $6::text)"
-	                " AND ($7::text IS NULL OR a.category = $7::text)"
-	                " AND ($8::bigint IS NULL OR a.handler_id = $8::bigint)"
-	                " AND ($9::text IS NULL OR g.path <@ $9::text::ltree)",
-	                WOMEN_CASE_JSON, 9, params, &page);
+	rc = women_page(
+	        req, host, WOMEN_CASE_FROM,
+	        WOMEN_CASE_VISIBLE("$3", "$4",
+	                           "$5") " AND ($6::text IS NULL OR a.status = $6::text)"
+	                                 " AND ($7::text IS NULL OR a.category = $7::text)"
+	                                 " AND ($8::bigint IS NULL OR a.handler_id = $8::bigint)"
+	                                 " AND ($9::text IS NULL OR g.path <@ $9::text::ltree)",
+	        WOMEN_CASE_JSON, 9, params, &page);
 	free(path);
 	if (rc < 0)
 		return;
@@ -731,8 +731,8 @@ static void women_case_get(og_req *req, const og_host_api *host)
 	    women_case_load(req, host, id, WOMEN_PERM_CASE_READ, false, false, &c) != 1)
 		return;
 	brief = women_case_brief(c);
-	rc = host->audit(req, "read", "women.case", women_id_text(id, sid),
-	                 women_int(c, "grid_id"), NULL, brief);
+	rc = host->audit(req, "read", "women.case", women_id_text(id, sid), women_int(c, "grid_id"),
+	                 NULL, brief);
 	json_decref(brief);
 	if (rc < 0) {
 		json_decref(c);
@@ -818,8 +818,7 @@ static int women_party_add(og_req *req, const og_host_api *host, json_t *p, cons
  * May user `handler` hold a case of `grid`: an active user whose scope
  * covers the grid?  1; 0 after a 422; -1 after the query's error.
  */
-static int women_handler_check(og_req *req, const og_host_api *host, int64_t handler,
-                               int64_t grid)
+static int women_handler_check(og_req *req, const og_host_api *host, int64_t handler, int64_t grid)
 {
 	char sh[24], sg[24];
 	const char *params[2] = {women_id_text(handler, sh), women_id_text(grid, sg)};
@@ -850,7 +849,7 @@ static int women_handler_check(og_req *req, const og_host_api *host, int64_t han
  *  "parties": [{"role", "resident_id" | "name", "note"}]} */
 static void women_case_create(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"grid_id", "intake_on", "channel",    "category",
+	static const char *const known[] = {"grid_id", "intake_on",  "channel", "category",
 	                                    "summary", "handler_id", "parties", NULL};
 	const og_caller *me = host->caller(req);
 	json_t *in, *parties, *p, *after = NULL, *brief;
@@ -867,8 +866,8 @@ static void women_case_create(og_req *req, const og_host_api *host)
 	    women_date(req, host, in, "intake_on", "intake_on", &intake_on) < 0 ||
 	    women_enum(req, host, in, "channel", "channel", women_channels, WOMEN_CHANNELS, true,
 	               &channel) < 0 ||
-	    women_enum(req, host, in, "category", "category", women_categories,
-	               WOMEN_CATEGORIES, true, &category) < 0 ||
+	    women_enum(req, host, in, "category", "category", women_categories, WOMEN_CATEGORIES,
+	               true, &category) < 0 ||
 	    women_text(req, host, in, "summary", "summary", 2000, false, &summary) < 0 ||
 	    women_id_member(req, host, in, "handler_id", "handler_id", false, &handler) < 0)
 		return;
@@ -947,9 +946,9 @@ static void women_case_create(og_req *req, const og_host_api *host)
  *  "closed_on", "closure"}: closing needs a closure; reopening clears it. */
 static void women_case_patch(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"version",    "channel", "category",  "summary",
-	                                    "handler_id", "status",  "closed_on", "closure",
-	                                    NULL};
+	static const char *const known[] = {"version",   "channel",    "category",
+	                                    "summary",   "handler_id", "status",
+	                                    "closed_on", "closure",    NULL};
 	json_t *in, *cur = NULL, *after = NULL, *b1 = NULL, *b2 = NULL;
 	const char *channel, *category, *summary, *status, *closed_on, *closure;
 	int64_t id, version, handler;
@@ -964,8 +963,8 @@ static void women_case_patch(og_req *req, const og_host_api *host)
 	    host->client_version(req, in, &version) < 0 ||
 	    women_enum(req, host, in, "channel", "channel", women_channels, WOMEN_CHANNELS, false,
 	               &channel) < 0 ||
-	    women_enum(req, host, in, "category", "category", women_categories,
-	               WOMEN_CATEGORIES, false, &category) < 0 ||
+	    women_enum(req, host, in, "category", "category", women_categories, WOMEN_CATEGORIES,
+	               false, &category) < 0 ||
 	    women_text(req, host, in, "summary", "summary", 2000, false, &summary) < 0 ||
 	    women_id_member(req, host, in, "handler_id", "handler_id", false, &handler) < 0 ||
 	    women_enum(req, host, in, "status", "status", women_case_statuses, "open, closed",
@@ -1061,8 +1060,11 @@ static void women_case_patch(og_req *req, const og_host_api *host)
 		goto out;
 	}
 	b2 = women_case_brief(after);
-	if (host->audit(req, closing ? "close" : reopening ? "reopen" : "update", "women.case", sid,
-	                women_int(after, "grid_id"), b1, b2) < 0)
+	if (host->audit(req,
+	                closing     ? "close"
+	                : reopening ? "reopen"
+	                            : "update",
+	                "women.case", sid, women_int(after, "grid_id"), b1, b2) < 0)
 		goto out;
 	women_set_etag(req, host, after);
 	host->reply_json(req, 200, after); /* steals after */
@@ -1232,13 +1234,13 @@ static int women_care_load(og_req *req, const og_host_api *host, int64_t id, boo
 	const char *params[2] = {women_id_text(id, sid), me->scope_path};
 	int n;
 
-	n = host->query_json(req,
-	                     lock ? "SELECT " WOMEN_CARE_DETAIL WOMEN_CARE_FROM
-	                            " WHERE a.id = $1::bigint AND " WOMEN_IN_SCOPE("$2")
-	                            " FOR UPDATE OF a"
-	                          : "SELECT " WOMEN_CARE_DETAIL WOMEN_CARE_FROM
-	                            " WHERE a.id = $1::bigint AND " WOMEN_IN_SCOPE("$2"),
-	                     2, params, out);
+	n = host->query_json(
+	        req,
+	        lock ? "SELECT " WOMEN_CARE_DETAIL WOMEN_CARE_FROM
+	               " WHERE a.id = $1::bigint AND " WOMEN_IN_SCOPE("$2") " FOR UPDATE OF a"
+	             : "SELECT " WOMEN_CARE_DETAIL WOMEN_CARE_FROM
+	               " WHERE a.id = $1::bigint AND " WOMEN_IN_SCOPE("$2"),
+	        2, params, out);
 	if (n == 0)
 		women_not_found(req, host, "children's care record");
 	return n;
@@ -1287,8 +1289,8 @@ static void women_child_get(og_req *req, const og_host_api *host)
  * {"resident_id", "programme", "project", "needs", "started_on"} */
 static void women_child_create(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"resident_id", "programme", "project", "needs",
-	                                    "started_on", NULL};
+	static const char *const known[] = {"resident_id", "programme",  "project",
+	                                    "needs",       "started_on", NULL};
 	const og_caller *me = host->caller(req);
 	json_t *in, *x = NULL, *after = NULL, *age;
 	const char *programme, *project, *needs, *started_on;
@@ -1372,8 +1374,8 @@ out:
  * {"version", "project", "needs", "status", "closed_on"} */
 static void women_child_patch(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"version", "project", "needs", "status", "closed_on",
-	                                    NULL};
+	static const char *const known[] = {"version", "project",   "needs",
+	                                    "status",  "closed_on", NULL};
 	json_t *in, *cur = NULL, *after = NULL;
 	const char *project, *needs, *status, *closed_on;
 	int64_t id, version;
@@ -1473,7 +1475,8 @@ static void women_child_visit(og_req *req, const og_host_api *host)
 	r = host->query(req,
 	                "WITH v AS (INSERT INTO women.child_visit (care_id, visited_on, needs,"
 	                " help, helper, by_user) SELECT $1::bigint, coalesce($2::date,"
-	                " current_date), $3, $4, $5, $6::bigint WHERE coalesce($2::date, current_date) <= current_date"
+	                " current_date), $3, $4, $5, $6::bigint WHERE coalesce($2::date, "
+	                "current_date) <= current_date"
 	                " RETURNING id) UPDATE women.child_care SET version = version + 1,"
 	                " updated_at = now() WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM v)"
 	                " RETURNING id",
@@ -1500,8 +1503,8 @@ out:
 /* ------------------------------------------------------------------ */
 /* activities */
 
-static const char *const women_activity_kinds[] = {"womens_day", "childrens_day",
-                                                   "family_education", "health", "other", NULL};
+static const char *const women_activity_kinds[] = {
+        "womens_day", "childrens_day", "family_education", "health", "other", NULL};
 #define WOMEN_ACTIVITY_KINDS "womens_day, childrens_day, family_education, health, other"
 
 /* clang-format off */
@@ -1528,13 +1531,13 @@ static int women_activity_load(og_req *req, const og_host_api *host, int64_t id,
 	const char *params[2] = {women_id_text(id, sid), me->scope_path};
 	int n;
 
-	n = host->query_json(req,
-	                     lock ? "SELECT " WOMEN_ACT_DETAIL WOMEN_ACT_FROM
-	                            " WHERE a.id = $1::bigint AND " WOMEN_IN_SCOPE("$2")
-	                            " FOR UPDATE OF a"
-	                          : "SELECT " WOMEN_ACT_DETAIL WOMEN_ACT_FROM
-	                            " WHERE a.id = $1::bigint AND " WOMEN_IN_SCOPE("$2"),
-	                     2, params, out);
+	n = host->query_json(
+	        req,
+	        lock ? "SELECT " WOMEN_ACT_DETAIL WOMEN_ACT_FROM
+	               " WHERE a.id = $1::bigint AND " WOMEN_IN_SCOPE("$2") " FOR UPDATE OF a"
+	             : "SELECT " WOMEN_ACT_DETAIL WOMEN_ACT_FROM
+	               " WHERE a.id = $1::bigint AND " WOMEN_IN_SCOPE("$2"),
+	        2, params, out);
 	if (n == 0)
 		women_not_found(req, host, "activity");
 	return n;
@@ -1550,8 +1553,8 @@ static void women_activities_list(og_req *req, const og_host_api *host)
 	json_t *page;
 	int rc;
 
-	if (women_query_enum(req, host, "kind", women_activity_kinds, WOMEN_ACTIVITY_KINDS,
-	                     &kind) < 0)
+	if (women_query_enum(req, host, "kind", women_activity_kinds, WOMEN_ACTIVITY_KINDS, &kind) <
+	    0)
 		return;
 	if (year != NULL && (women_parse_int(year, &y) < 0 || y < 1990 || y > 2999)) {
 		women_invalid(req, host, "year", "year must be a year such as 2026");
@@ -1588,8 +1591,8 @@ static void women_activity_get(og_req *req, const og_host_api *host)
  * {"grid_id", "kind", "title", "held_on", "organiser", "note"} */
 static void women_activity_create(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"grid_id", "kind", "title", "held_on", "organiser",
-	                                    "note", NULL};
+	static const char *const known[] = {"grid_id",   "kind", "title", "held_on",
+	                                    "organiser", "note", NULL};
 	const og_caller *me = host->caller(req);
 	json_t *in, *after = NULL;
 	const char *kind, *title, *held_on, *organiser, *note;
@@ -1647,8 +1650,8 @@ static void women_activity_create(og_req *req, const og_host_api *host)
  * {"version", "kind", "title", "held_on", "organiser", "note"} */
 static void women_activity_patch(og_req *req, const og_host_api *host)
 {
-	static const char *const known[] = {"version", "kind", "title", "held_on", "organiser",
-	                                    "note", NULL};
+	static const char *const known[] = {"version",   "kind", "title", "held_on",
+	                                    "organiser", "note", NULL};
 	json_t *in, *cur = NULL, *after = NULL;
 	const char *kind, *title, *held_on, *organiser, *note;
 	int64_t id, version;
@@ -1785,8 +1788,7 @@ static void women_activity_participants(og_req *req, const og_host_api *host)
 	                 json_pack("{s:I, s:O, s:O, s:O}", "added",
 	                           (json_int_t)json_array_size(json_object_get(res, "added")),
 	                           "already", json_object_get(res, "already"), "participant_count",
-	                           json_object_get(after, "participant_count"), "activity",
-	                           after));
+	                           json_object_get(after, "participant_count"), "activity", after));
 out:
 	free(idtext);
 	json_decref(cur);
@@ -1888,7 +1890,7 @@ static void women_honours_list(og_req *req, const og_host_api *host)
 static void women_honour_create(og_req *req, const og_host_api *host)
 {
 	static const char *const known[] = {"household_id", "title", "year", "awarded_on",
-	                                    "awarded_by", "note", NULL};
+	                                    "awarded_by",   "note",  NULL};
 	const og_caller *me = host->caller(req);
 	json_t *in, *v, *after = NULL;
 	const char *title, *awarded_on, *awarded_by, *note;
@@ -2124,8 +2126,7 @@ static const og_indicator_def women_indicators[] = {
         {.code = "women.women",
          .label = "妇女人数(18岁及以上女性)",
          .unit = "人",
-         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_WOMEN)
-                 WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_WOMEN))},
+         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_WOMEN) WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_WOMEN))},
         {.code = "women.children_4_9",
          .label = "4-9岁儿童数",
          .unit = "人",
@@ -2133,8 +2134,7 @@ static const og_indicator_def women_indicators[] = {
         {.code = "women.children_10_14",
          .label = "10-14岁儿童数",
          .unit = "人",
-         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_10_14)
-                 WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_10_14))},
+         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_10_14) WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_10_14))},
         {.code = "women.floating_children",
          .label = "流动儿童数(18岁以下流动人口)",
          .unit = "人",
@@ -2418,8 +2418,7 @@ static const struct {
         {OG_POST, "/api/v1/women/cases", WOMEN_PERM_CASE_WRITE, women_case_create,
          "Take in a rights-protection case (维权)", women_doc_cases_create},
         {OG_GET, "/api/v1/women/cases/{id}", WOMEN_PERM_READ, women_case_get,
-         "One rights case (its handler, or women.case.read in scope; audited)",
-         women_doc_case_get},
+         "One rights case (its handler, or women.case.read in scope; audited)", women_doc_case_get},
         {OG_PATCH, "/api/v1/women/cases/{id}", WOMEN_PERM_READ, women_case_patch,
          "Change, hand over, close or reopen a rights case (handler or women.case.write)",
          women_doc_case_patch},
@@ -2441,8 +2440,7 @@ static const struct {
         {OG_GET, "/api/v1/women/activities", WOMEN_PERM_READ, women_activities_list,
          "Activities held in scope", women_doc_activities_list},
         {OG_POST, "/api/v1/women/activities", WOMEN_PERM_WRITE, women_activity_create,
-         "Record an activity (三八, 六一, family education, health)",
-         women_doc_activities_create},
+         "Record an activity (三八, 六一, family education, health)", women_doc_activities_create},
         {OG_GET, "/api/v1/women/activities/{id}", WOMEN_PERM_READ, women_activity_get,
          "One activity with its participants", women_doc_activity_get},
         {OG_PATCH, "/api/v1/women/activities/{id}", WOMEN_PERM_WRITE, women_activity_patch,
@@ -2450,9 +2448,8 @@ static const struct {
         {OG_POST, "/api/v1/women/activities/{id}/participants", WOMEN_PERM_WRITE,
          women_activity_participants, "Add participants (each resident counted once)",
          women_doc_participants},
-        {OG_DELETE, "/api/v1/women/activities/{id}/participants/{resident_id}",
-         WOMEN_PERM_WRITE, women_activity_participant_remove, "Remove a participant",
-         women_doc_participant_remove},
+        {OG_DELETE, "/api/v1/women/activities/{id}/participants/{resident_id}", WOMEN_PERM_WRITE,
+         women_activity_participant_remove, "Remove a participant", women_doc_participant_remove},
         {OG_GET, "/api/v1/women/honours", WOMEN_PERM_READ, women_honours_list,
          "Honours given to households in scope (最美家庭, 平安家庭)", women_doc_honours_list},
         {OG_POST, "/api/v1/women/honours", WOMEN_PERM_WRITE, women_honour_create,
