@@ -42,7 +42,7 @@
 
 #define PARTY_PERM_READ "party.read"
 #define PARTY_PERM_WRITE "party.write"
-#define PARTY_PERM_MANAGE "party.manage"
+#define PARTY_PERM_MANAGE "party.admin"
 #define PARTY_TAG "party_member"
 #define PARTY_IDS_MAX 50
 #define PARTY_ATTENDEES_MAX 500
