@@ -22,7 +22,7 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 cd "$SRC"
 JOBS=$(nproc 2>/dev/null || echo 2)
 DEPS=(build-essential autoconf automake libtool pkg-config libevent-dev libjansson-dev
-	libpq-dev libargon2-dev libcsv-dev libxlsxwriter-dev libcmocka-dev postgresql postgresql-contrib python3 curl)
+	libpq-dev libargon2-dev libcsv-dev libxlsxwriter-dev libcmocka-dev postgresql postgresql-contrib python3 curl clang libclang-rt-14-dev)
 PG_CLUSTER=$SRC/tests/pg-cluster.sh
 DISTCHECK_RESULT=''
 

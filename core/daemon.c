@@ -148,7 +148,7 @@ static int worker_main(const ogc_config *cfg, evutil_socket_t fd, int number)
 	/* libevent 2.1 allows only GET/POST/HEAD/PUT/DELETE by default and
 	 * has no size limits: set both, and JSON as the default type. */
 	evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-	                                       EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
+	                                           EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
 	evhttp_set_max_body_size(w.http, cfg->max_body_bytes);
 	evhttp_set_max_headers_size(w.http, 64 * 1024);
 	evhttp_set_timeout(w.http, cfg->request_timeout_s);
@@ -254,7 +254,8 @@ int ogc_daemon_run(const ogc_config *cfg)
 
 		if (sig == SIGTERM || sig == SIGINT) {
 			if (!stopping) {
-				ogc_log(OG_LOG_INFO, "%s: draining in-flight requests, then exiting",
+				ogc_log(OG_LOG_INFO,
+				        "%s: draining in-flight requests, then exiting",
 				        sig == SIGTERM ? "SIGTERM" : "SIGINT");
 				stopping = true;
 				close(fd);
@@ -285,8 +286,9 @@ int ogc_daemon_run(const ogc_config *cfg)
 			describe_exit(status, why, sizeof(why));
 			if (stopping) {
 				if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-					ogc_log(OG_LOG_WARN, "worker %d (pid %d) %s during shutdown",
-					        slot + 1, (int)pid, why);
+					ogc_log(OG_LOG_WARN,
+					        "worker %d (pid %d) %s during shutdown", slot + 1,
+					        (int)pid, why);
 					rc = 1;
 				}
 				continue;

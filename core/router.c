@@ -11,6 +11,8 @@
  * counted.  Handlers themselves live in the route modules and plugins.
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,20 +90,22 @@ int ogc_router_add(og_plugin *owner, unsigned methods, const char *path, const c
 	int n;
 
 	if (nroutes == OGC_MAX_ROUTES) {
-		ogc_log(OG_LOG_ERROR, "%s: route %s refused: more than %d routes", owner_name(owner),
-		        path, OGC_MAX_ROUTES);
+		ogc_log(OG_LOG_ERROR, "%s: route %s refused: more than %d routes",
+		        owner_name(owner), path, OGC_MAX_ROUTES);
 		return -1;
 	}
 	if (methods == 0 || (methods & ~31u) != 0 || handler == NULL || permission == NULL ||
 	    permission[0] == '\0') {
-		ogc_log(OG_LOG_ERROR, "%s: route %s refused: needs methods, a permission and a handler",
+		ogc_log(OG_LOG_ERROR,
+		        "%s: route %s refused: needs methods, a permission and a handler",
 		        owner_name(owner), path ? path : "(null)");
 		return -1;
 	}
 	copy = strdup(path);
 	n = split_path(copy, seg, MAX_SEGMENTS);
 	if (n < 0) {
-		ogc_log(OG_LOG_ERROR, "%s: route %s refused: malformed path", owner_name(owner), path);
+		ogc_log(OG_LOG_ERROR, "%s: route %s refused: malformed path", owner_name(owner),
+		        path);
 		free(copy);
 		return -1;
 	}
@@ -111,7 +115,8 @@ int ogc_router_add(og_plugin *owner, unsigned methods, const char *path, const c
 		route_entry *o = &routes[i];
 		bool same = o->nseg == n && (o->route.methods & methods) != 0;
 		for (int k = 0; same && k < n; k++)
-			same = is_param(o->seg[k]) ? is_param(seg[k]) : strcmp(o->seg[k], seg[k]) == 0;
+			same = is_param(o->seg[k]) ? is_param(seg[k])
+			                           : strcmp(o->seg[k], seg[k]) == 0;
 		if (same) {
 			ogc_log(OG_LOG_ERROR, "%s: route %s %s refused: it collides with %s's %s",
 			        owner_name(owner), method_name(methods & o->route.methods), path,
@@ -126,8 +131,8 @@ int ogc_router_add(og_plugin *owner, unsigned methods, const char *path, const c
 	for (int k = 0; k < n; k++)
 		e->seg[k] = strdup(seg[k]);
 	free(copy);
-	e->route = (ogc_route){methods, path, permission, handler, summary ? summary : "",
-	                       owner, (int)nroutes};
+	e->route = (ogc_route){methods, path,        permission, handler, summary ? summary : "",
+	                       owner,   (int)nroutes};
 	nroutes++;
 	return 0;
 }
@@ -195,7 +200,8 @@ static const route_entry *match(og_req *req, unsigned method, unsigned *allowed)
 
 	*allowed = 0;
 	/* A trailing slash or an empty segment is a different resource. */
-	if (n < 0 || (n > 0 && req->path[strlen(req->path) - 1] == '/') || strstr(req->path, "//")) {
+	if (n < 0 || (n > 0 && req->path[strlen(req->path) - 1] == '/') ||
+	    strstr(req->path, "//")) {
 		free(copy);
 		return NULL;
 	}
@@ -226,7 +232,7 @@ static const route_entry *match(og_req *req, unsigned method, unsigned *allowed)
 			if (!is_param(best->seg[k]))
 				continue;
 			req->param_name[req->nparams] =
-			    strndup(best->seg[k] + 1, strlen(best->seg[k]) - 2);
+			        strndup(best->seg[k] + 1, strlen(best->seg[k]) - 2);
 			req->param_value[req->nparams] = strdup(seg[k]);
 			req->nparams++;
 		}
@@ -322,7 +328,8 @@ static int read_body(og_req *req)
 	if (len == 0)
 		return 0;
 	if ((long)len > req->cfg->max_body_bytes) {
-		ogc_req_reply_error(req, 413, "too_large", "request body exceeds max_body_bytes", NULL);
+		ogc_req_reply_error(req, 413, "too_large", "request body exceeds max_body_bytes",
+		                    NULL);
 		return -1;
 	}
 	ct = evhttp_find_header(evhttp_request_get_input_headers(req->ev), "Content-Type");
@@ -342,7 +349,8 @@ static int read_body(og_req *req)
 	req->body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req->body == NULL) {
 		char msg[256];
-		snprintf(msg, sizeof(msg), "malformed JSON at byte %d: %s", jerr.position, jerr.text);
+		snprintf(msg, sizeof(msg), "malformed JSON at byte %d: %s", jerr.position,
+		         jerr.text);
 		ogc_req_reply_error(req, 400, "malformed_json", msg, NULL);
 		return -1;
 	}
@@ -501,7 +509,8 @@ static int admit(og_req *req, const ogc_route *route)
 		if (ogc_auth_authenticate(req) != 0)
 			return -1;
 		if (route->owner != NULL) {
-			rc = ogc_enable_check(req, route->owner->desc->name, req->caller.district_id);
+			rc = ogc_enable_check(req, route->owner->desc->name,
+			                      req->caller.district_id);
 			if (rc < 0)
 				return -1;
 			if (rc == 0) {
@@ -519,6 +528,58 @@ static int admit(og_req *req, const ogc_route *route)
 	if ((req->method & (OG_POST | OG_PUT | OG_PATCH)) && read_body(req) != 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * A handler that crashes (a plugin dereferencing NULL, an abort()) takes
+ * down its worker only; the master restarts it.  So that the log says
+ * whose code it was, the line to write is formatted before every handler
+ * runs, and a SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT handler (installed in
+ * the worker at its first request) writes it with one write(2) — the only
+ * async-signal-safe way — then restores the default action and re-raises,
+ * so the master still sees the worker killed by that signal.
+ */
+static char crash_line[512];
+static volatile sig_atomic_t crash_len;
+
+static void on_crash(int sig)
+{
+	if (crash_len > 0 && write(STDERR_FILENO, crash_line, (size_t)crash_len) < 0)
+		crash_len = 0;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_crash_handler(void)
+{
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	static bool installed;
+	struct sigaction sa;
+
+	if (installed)
+		return;
+	installed = true;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Formats the line on_crash writes while `route` runs for `req`. */
+static void crash_arm(const og_req *req, const ogc_route *route)
+{
+	int n = snprintf(crash_line, sizeof(crash_line),
+	                 "worker (pid %ld) crashed in %s %s route %s %s (request %s)\n",
+	                 (long)getpid(), route->owner ? "plugin" : "the", owner_name(route->owner),
+	                 method_name(req->method), route->path, req->request_id);
+
+	if (n >= (int)sizeof(crash_line)) {
+		n = (int)sizeof(crash_line) - 1;
+		crash_line[n - 1] = '\n';
+	}
+	crash_len = n > 0 ? n : 0;
 }
 
 void ogc_router_dispatch(struct evhttp_request *ev, void *arg)
@@ -555,11 +616,15 @@ void ogc_router_dispatch(struct evhttp_request *ev, void *arg)
 		if (req.path == NULL || strlen(req.path) != dlen) {
 			free(req.path);
 			req.path = strdup(raw_path);
-			ogc_req_reply_error(&req, 400, "bad_request", "malformed request path", NULL);
+			ogc_req_reply_error(&req, 400, "bad_request", "malformed request path",
+			                    NULL);
 			goto send;
 		}
 	}
-	if (raw_query != NULL && evhttp_parse_query_str(raw_query, &req.query) != 0) {
+	/* evhttp_parse_query_str would decode %00 and cut the value there
+	 * ("limit=1%00x" read as "1"): refuse a NUL as the path does. */
+	if (raw_query != NULL && (strcasestr(raw_query, "%00") != NULL ||
+	                          evhttp_parse_query_str(raw_query, &req.query) != 0)) {
 		ogc_req_reply_error(&req, 400, "bad_request", "malformed query string", NULL);
 		goto send;
 	}
@@ -610,7 +675,10 @@ void ogc_router_dispatch(struct evhttp_request *ev, void *arg)
 			goto send;
 		}
 	}
+	install_crash_handler();
+	crash_arm(&req, req.route);
 	req.route->handler(&req, ogc_host_api());
+	crash_len = 0;
 	if (req.streaming) {
 		if (!req.stream_ended)
 			ogc_req_stream_end(&req);

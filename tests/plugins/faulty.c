@@ -12,6 +12,8 @@
  *        answers {"slept_ms": N} (SIGTERM must drain it, not cut it);
  *   GET  /api/v1/faulty/crash             abort()s: the worker dies, the
  *        master logs it and starts another;
+ *   GET  /api/v1/faulty/nullderef         writes through a NULL pointer
+ *        (SIGSEGV): the same, and the log must name this plugin;
  *   a hook on "example.note_created" that rejects a note whose body is
  *        "FAIL-HOOK" (422 "rejected"), rolling back the note, its audit
  *        record and everything else of that request;
@@ -129,6 +131,22 @@ static void faulty_crash(og_req *req, const og_host_api *host)
 {
 	host->log(OG_LOG_WARN, "faulty: crashing on purpose (request %s)", host->request_id(req));
 	abort();
+}
+
+/* Written through by faulty_nullderef; volatile so that no compiler proves
+ * it NULL and drops the store. */
+static int *volatile faulty_null;
+
+/* GET /api/v1/faulty/nullderef.  Not instrumented: the sanitizers would
+ * report the store themselves (and abort) instead of letting it fault,
+ * and the test wants a plain SIGSEGV. */
+__attribute__((no_sanitize("address", "undefined")))
+static void faulty_nullderef(og_req *req, const og_host_api *host)
+{
+	host->log(OG_LOG_WARN, "faulty: dereferencing NULL on purpose (request %s)",
+	          host->request_id(req));
+	*faulty_null = 1;
+	host->reply_error(req, 500, "internal", "faulty: survived a NULL dereference", NULL);
 }
 
 /* Hook on example.note_created: rejects the note whose body is FAIL-HOOK. */
@@ -266,6 +284,8 @@ static int faulty_init(og_plugin *self, const og_host_api *host)
 	                         "Sleep ms milliseconds in the database") < 0 ||
 	    host->register_route(self, OG_GET, "/api/v1/faulty/crash", "faulty.use", faulty_crash,
 	                         "Crash the worker") < 0 ||
+	    host->register_route(self, OG_GET, "/api/v1/faulty/nullderef", "faulty.use",
+	                         faulty_nullderef, "Dereference NULL (SIGSEGV)") < 0 ||
 	    host->register_hook(self, "example.note_created", faulty_on_note) < 0)
 		return -1;
 	if (host->register_route(self, OG_POST, "/api/v1/faulty/residents/{id}/flag", "faulty.use",
