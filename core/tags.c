@@ -359,7 +359,9 @@ static int plugin_target(og_req *req, const og_host_api *host, og_plugin *owner,
 		host->reply_error(req, 404, "not_found", "no such resident", NULL);
 		return 0;
 	}
-	n = load_resident(req, host, resident_id, NULL, grid);
+	/* Within the caller's scope, like every other write: a plugin route
+	 * need not repeat the check, and cannot forget it. */
+	n = load_resident(req, host, resident_id, ogc_util_scope(req), grid);
 	if (n != 1)
 		return n;
 	n = load_tag(req, host, code, tag_owner, sizeof(tag_owner));

@@ -246,8 +246,9 @@ struct og_host_api {
 	/*
 	 * Tags owned by the calling plugin (registered with register_tag):
 	 * set on a resident with the record that gives it ("civil.case:17"),
-	 * or cleared.  A tag owned by anyone else is refused (403).  `self` is
-	 * the og_plugin the plugin's init received.
+	 * or cleared.  A tag owned by anyone else is refused (403), and so is
+	 * (404) a resident outside the caller's scope, as for every write.
+	 * Only in a write request.  `self` is the og_plugin init received.
 	 */
 	int (*set_tag)(og_req *req, og_plugin *self, int64_t resident_id, const char *code,
 	               const char *source);
