@@ -151,7 +151,9 @@ static bool token_well_formed(const char *tok, size_t len)
 /*
  * One round trip: the token, its (active) user, the scope region, the
  * district above it (label 0 of an id path is the district's id) and the
- * permission codes (all of them for the admin role).
+ * permission codes (all of them for the admin role), and the plugins the
+ * district has switched off, so that the router's enablement check for a
+ * plugin route costs no second round trip.
  */
 static const char authenticate_sql[] =
         "SELECT u.id, u.username, u.role, coalesce(u.scope_region_id, 0), "
@@ -161,7 +163,10 @@ static const char authenticate_sql[] =
         "            THEN (SELECT coalesce(json_agg(p.code ORDER BY p.code), '[]') "
         "                  FROM core.permission p) "
         "            ELSE (SELECT coalesce(json_agg(rp.permission ORDER BY rp.permission), '[]') "
-        "                  FROM core.role_permission rp WHERE rp.role = u.role) END "
+        "                  FROM core.role_permission rp WHERE rp.role = u.role) END, "
+        "       (SELECT coalesce(json_agg(e.plugin), '[]') FROM core.plugin_enablement e "
+        "         WHERE e.district_id = subpath(r.path, 0, 1)::text::bigint "
+        "           AND NOT e.enabled) "
         "FROM core.token t "
         "JOIN core.app_user u ON u.id = t.user_id AND u.active "
         "LEFT JOIN core.region r ON r.id = u.scope_region_id "
@@ -227,6 +232,8 @@ int ogc_auth_authenticate(og_req *req)
 	req->caller.district_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	json_decref(req->permissions);
 	req->permissions = perms; /* steals the new reference */
+	json_decref(req->disabled_plugins);
+	req->disabled_plugins = json_loads(PQgetvalue(res, 0, 7), 0, NULL); /* new; NULL: ask */
 	req->authenticated = true;
 	PQclear(res);
 	return 0;

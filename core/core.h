@@ -182,6 +182,7 @@ struct og_req {
 	bool authenticated;
 	char *username_buf, *role_buf, *scope_path_buf; /* owned storage behind caller */
 	json_t *permissions;                            /* array of codes, owned */
+	json_t *disabled_plugins; /* plugins off in the caller's district, owned */
 
 	bool in_tx;
 	int status;    /* 0 until a reply is set */

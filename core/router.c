@@ -421,6 +421,7 @@ static void free_req(og_req *req)
 	json_decref(req->body);
 	json_decref(req->reply);
 	json_decref(req->permissions);
+	json_decref(req->disabled_plugins);
 	if (req->raw != NULL)
 		evbuffer_free(req->raw);
 	free(req->idem_key);
