@@ -70,7 +70,8 @@ int ogc_reports_region(og_req *req, ogc_report_region *out)
 	if (param == NULL || param[0] == '\0') {
 		/* Nobody's default is "every district at once". */
 		if (req->caller.scope_region_id <= 0) {
-			ogc_util_invalid(req, "region", "region is required: name the region to report on");
+			ogc_util_invalid(req, "region",
+			                 "region is required: name the region to report on");
 			return -1;
 		}
 		id = req->caller.scope_region_id;
@@ -178,8 +179,7 @@ bool ogc_reports_sensitive(const char *key)
 	return key != NULL && (strcmp(key, "id_number") == 0 || strcmp(key, "phone") == 0);
 }
 
-const char *ogc_reports_mask(const char *key, const char *in, bool unmasked, char *buf,
-                             size_t len)
+const char *ogc_reports_mask(const char *key, const char *in, bool unmasked, char *buf, size_t len)
 {
 	if (unmasked || in == NULL || !ogc_reports_sensitive(key))
 		return in;
@@ -268,9 +268,8 @@ static int csv_flush(ogc_sink *s, size_t at_least)
 	return s->failed ? -1 : 0;
 }
 
-ogc_sink *ogc_reports_sink_begin(og_req *req, int format, const char *file_base,
-                                 const char *title, const char *const *headers, size_t ncols,
-                                 bool big)
+ogc_sink *ogc_reports_sink_begin(og_req *req, int format, const char *file_base, const char *title,
+                                 const char *const *headers, size_t ncols, bool big)
 {
 	const char *ext = format == 2 ? "xlsx" : "csv";
 	char encoded[384], utf8[256];
@@ -292,7 +291,8 @@ ogc_sink *ogc_reports_sink_begin(og_req *req, int format, const char *file_base,
 		s->xlsx = ogc_xlsx_new(title, headers, ncols, big ? 0 : 1, big);
 		if (s->xlsx == NULL) {
 			free(s);
-			ogc_req_reply_error(req, 500, "internal", "cannot create the spreadsheet", NULL);
+			ogc_req_reply_error(req, 500, "internal", "cannot create the spreadsheet",
+			                    NULL);
 			return NULL;
 		}
 		return s;
@@ -521,10 +521,10 @@ static int shown_indicators(og_req *req, shown **out)
 
 static json_t *indicator_json(const shown *s, const shown *all)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "code", s->def->code, "label",
-	                      s->def->label, "unit", s->def->unit != NULL ? s->def->unit : "",
-	                      "owner", owner_label(s->owner), "traceable",
-	                      s->def->rows_sql != NULL);
+	json_t *o =
+	        json_pack("{s:s, s:s, s:s, s:s, s:b}", "code", s->def->code, "label", s->def->label,
+	                  "unit", s->def->unit != NULL ? s->def->unit : "", "owner",
+	                  owner_label(s->owner), "traceable", s->def->rows_sql != NULL);
 
 	if (s->num >= 0)
 		json_object_set_new(o, "ratio",
@@ -537,9 +537,9 @@ static json_t *indicator_json(const shown *s, const shown *all)
 /* GET /api/v1/reports/summary */
 
 typedef struct value {
-	int state;      /* 0 not computed, 1 value, 2 null (a ratio over 0) */
+	int state; /* 0 not computed, 1 value, 2 null (a ratio over 0) */
 	double num;
-	char text[48];  /* decimal text, as the CSV and JSON show it */
+	char text[48]; /* decimal text, as the CSV and JSON show it */
 } value;
 
 typedef struct report_row {
@@ -579,10 +579,15 @@ static char *summary_sql(const shown *list, int n, bool wide)
 			free(buf);
 			return NULL;
 		}
-		/* Codes are [a-z0-9_.-] (the registry checks): safe as a literal. */
+		/* Codes are [a-z0-9_.-] (the registry checks): safe as a literal.
+		 * The plugin's SQL computes every grid of the database; the
+		 * filter on og_g's ids (an init plan: a parameter, so PostgreSQL
+		 * pushes it into the subquery's GROUP BY key) makes it read only
+		 * the region's grids instead of scanning core.resident whole. */
 		fprintf(f,
 		        " UNION ALL SELECT '%s', og_p.grid_id::bigint, og_p.val::numeric "
-		        "FROM (%s) AS og_p(grid_id, val)",
+		        "FROM (%s) AS og_p(grid_id, val) "
+		        "WHERE og_p.grid_id = ANY (ARRAY(SELECT og_g.id FROM og_g))",
 		        list[i].def->code, sub);
 		free(sub);
 	}
@@ -647,8 +652,7 @@ static void free_rows(report_row *rows, size_t n)
 
 /* Region itself first, then its children (by code).  Returns the rows
  * (new) and their count in *nrows, or NULL (reply set). */
-static report_row *summary_rows(og_req *req, const ogc_report_region *region, int n,
-                                size_t *nrows)
+static report_row *summary_rows(og_req *req, const ogc_report_region *region, int n, size_t *nrows)
 {
 	char sid[24];
 	const char *params[1] = {sid};
@@ -658,11 +662,12 @@ static report_row *summary_rows(og_req *req, const ogc_report_region *region, in
 	size_t count;
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)region->id);
-	res = ogc_req_exec(req,
-	                   "SELECT c.id, c.name, json_build_object('id', c.id, 'name', c.name, "
-	                   "  'level', c.level, 'code', c.code, 'closed_on', c.closed_on)::text "
-	                   "FROM core.region c WHERE c.parent_id = $1::bigint ORDER BY c.code, c.id",
-	                   1, params);
+	res = ogc_req_exec(
+	        req,
+	        "SELECT c.id, c.name, json_build_object('id', c.id, 'name', c.name, "
+	        "  'level', c.level, 'code', c.code, 'closed_on', c.closed_on)::text "
+	        "FROM core.region c WHERE c.parent_id = $1::bigint ORDER BY c.code, c.id",
+	        1, params);
 	if (res == NULL)
 		return NULL;
 	count = (size_t)PQntuples(res) + 1;
@@ -767,8 +772,8 @@ static void reply_summary_json(og_req *req, const ogc_report_region *region, con
 
 		for (int k = 0; k < n; k++)
 			json_object_set_new(vals, list[k].def->code, value_json(&rows[i].vals[k]));
-		json_array_append_new(out_rows, json_pack("{s:O, s:o}", "region", rows[i].json,
-		                                          "values", vals));
+		json_array_append_new(
+		        out_rows, json_pack("{s:O, s:o}", "region", rows[i].json, "values", vals));
 	}
 	ogc_req_reply_json(req, 200,
 	                   json_pack("{s:O, s:s, s:o, s:o}", "region", region->json, "date", date,
@@ -776,8 +781,8 @@ static void reply_summary_json(og_req *req, const ogc_report_region *region, con
 }
 
 static void reply_summary_table(og_req *req, int format, const ogc_report_region *region,
-                                const char *date, const shown *list, int n,
-                                const report_row *rows, size_t nrows)
+                                const char *date, const shown *list, int n, const report_row *rows,
+                                size_t nrows)
 {
 	char **headers = calloc((size_t)n + 1, sizeof(*headers));
 	ogc_cell *cells = calloc((size_t)n + 1, sizeof(*cells));
@@ -814,7 +819,8 @@ static void reply_summary_table(og_req *req, int format, const ogc_report_region
 		cells[0].kind = OGC_CELL_TEXT;
 		cells[0].text = rows[i].name;
 		for (int k = 0; k < n; k++) {
-			cells[k + 1].kind = rows[i].vals[k].state == 1 ? OGC_CELL_NUMBER : OGC_CELL_NULL;
+			cells[k + 1].kind =
+			        rows[i].vals[k].state == 1 ? OGC_CELL_NUMBER : OGC_CELL_NULL;
 			cells[k + 1].text = rows[i].vals[k].text;
 		}
 		if (ogc_reports_sink_row(s, cells) != 0)
@@ -947,9 +953,8 @@ static void indicator_rows(og_req *req, const og_host_api *host)
 		return;
 	}
 	if (def->ratio_numerator != NULL) {
-		snprintf(msg, sizeof(msg),
-		         "%s is a ratio of %s and %s: open the rows of its parts", def->code,
-		         def->ratio_numerator, def->ratio_denominator);
+		snprintf(msg, sizeof(msg), "%s is a ratio of %s and %s: open the rows of its parts",
+		         def->code, def->ratio_numerator, def->ratio_denominator);
 		ogc_util_invalid(req, "code", msg);
 		return;
 	}
@@ -1018,8 +1023,8 @@ static void indicator_rows(og_req *req, const og_host_api *host)
 	}
 	items = json_array();
 	for (int r = 0; r < nrows && r < limit; r++)
-		json_array_append_new(items,
-		                      ogc_reports_row_object(res, r, NULL, PQnfields(res), unmasked));
+		json_array_append_new(
+		        items, ogc_reports_row_object(res, r, NULL, PQnfields(res), unmasked));
 	if (nrows > limit)
 		next = keyset ? strtoll(PQgetvalue(res, limit - 1, 0), NULL, 10) : cursor + limit;
 	{
@@ -1045,55 +1050,55 @@ done:
 /* Registration */
 
 static const char doc_summary[] =
-    "{\"description\": \"Every indicator of the core and of the plugins enabled for the "
-    "caller's district, for the region and each of its children (first row: the region). "
-    "Counts are summed up the region tree; ratios are recomputed from their parts at each "
-    "level. csv: UTF-8 with BOM, Chinese headers; xlsx: one sheet, frozen header row, region "
-    "names down the first column.\", "
-    "\"parameters\": ["
-    "{\"name\": \"region\", \"in\": \"query\", \"description\": \"region id (default: the "
-    "caller's scope region; required for an administrator)\", \"schema\": {\"type\": "
-    "\"integer\", \"minimum\": 1}}, "
-    "{\"name\": \"date\", \"in\": \"query\", \"description\": \"report date (default today): "
-    "ages and life-status changes are taken on this day\", \"schema\": {\"type\": \"string\", "
-    "\"format\": \"date\"}}, "
-    "{\"name\": \"format\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"enum\": "
-    "[\"json\", \"csv\", \"xlsx\"], \"default\": \"json\"}}], "
-    "\"responses\": {\"200\": {\"description\": \"the report\", \"content\": {"
-    "\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {"
-    "\"region\": {\"type\": \"object\"}, \"date\": {\"type\": \"string\"}, "
-    "\"indicators\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
-    "\"code\": {\"type\": \"string\"}, \"label\": {\"type\": \"string\"}, \"unit\": {\"type\": "
-    "\"string\"}, \"owner\": {\"type\": \"string\"}}}}, "
-    "\"rows\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
-    "\"region\": {\"type\": \"object\"}, \"values\": {\"type\": \"object\", "
-    "\"additionalProperties\": {\"type\": \"number\", \"nullable\": true}}}}}}}}, "
-    "\"text/csv\": {\"schema\": {\"type\": \"string\"}}, "
-    "\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\": {\"schema\": "
-    "{\"type\": \"string\", \"format\": \"binary\"}}}}, "
-    "\"default\": {\"description\": \"{\\\"error\\\": {code, message, field}}\", "
-    "\"content\": {\"application/json\": {\"schema\": {\"$ref\": "
-    "\"#/components/schemas/Error\"}}}}}}";
+        "{\"description\": \"Every indicator of the core and of the plugins enabled for the "
+        "caller's district, for the region and each of its children (first row: the region). "
+        "Counts are summed up the region tree; ratios are recomputed from their parts at each "
+        "level. csv: UTF-8 with BOM, Chinese headers; xlsx: one sheet, frozen header row, region "
+        "names down the first column.\", "
+        "\"parameters\": ["
+        "{\"name\": \"region\", \"in\": \"query\", \"description\": \"region id (default: the "
+        "caller's scope region; required for an administrator)\", \"schema\": {\"type\": "
+        "\"integer\", \"minimum\": 1}}, "
+        "{\"name\": \"date\", \"in\": \"query\", \"description\": \"report date (default today): "
+        "ages and life-status changes are taken on this day\", \"schema\": {\"type\": \"string\", "
+        "\"format\": \"date\"}}, "
+        "{\"name\": \"format\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"enum\": "
+        "[\"json\", \"csv\", \"xlsx\"], \"default\": \"json\"}}], "
+        "\"responses\": {\"200\": {\"description\": \"the report\", \"content\": {"
+        "\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {"
+        "\"region\": {\"type\": \"object\"}, \"date\": {\"type\": \"string\"}, "
+        "\"indicators\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+        "\"code\": {\"type\": \"string\"}, \"label\": {\"type\": \"string\"}, \"unit\": {\"type\": "
+        "\"string\"}, \"owner\": {\"type\": \"string\"}}}}, "
+        "\"rows\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"properties\": {"
+        "\"region\": {\"type\": \"object\"}, \"values\": {\"type\": \"object\", "
+        "\"additionalProperties\": {\"type\": \"number\", \"nullable\": true}}}}}}}}, "
+        "\"text/csv\": {\"schema\": {\"type\": \"string\"}}, "
+        "\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\": {\"schema\": "
+        "{\"type\": \"string\", \"format\": \"binary\"}}}}, "
+        "\"default\": {\"description\": \"{\\\"error\\\": {code, message, field}}\", "
+        "\"content\": {\"application/json\": {\"schema\": {\"$ref\": "
+        "\"#/components/schemas/Error\"}}}}}}";
 
 static const char doc_indicators[] =
-    "{\"description\": \"The indicators a summary shows the caller: the core's and those of "
-    "plugins enabled for the caller's district.\", \"parameters\": []}";
+        "{\"description\": \"The indicators a summary shows the caller: the core's and those of "
+        "plugins enabled for the caller's district.\", \"parameters\": []}";
 
 static const char doc_rows[] =
-    "{\"description\": \"The records behind an indicator's figure for a region: for a count, "
-    "as many rows as the figure.  Keyset-paged when the first column is a unique integer id "
-    "(cursor: the last id), offset-paged otherwise (cursor: rows already read).  ID numbers "
-    "and phones are masked without residents.read_sensitive; an unmasked page is audited.\", "
-    "\"parameters\": ["
-    "{\"name\": \"code\", \"in\": \"path\", \"required\": true, \"schema\": {\"type\": "
-    "\"string\", \"maxLength\": 64}}, "
-    "{\"name\": \"region\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", "
-    "\"minimum\": 1}}, "
-    "{\"name\": \"date\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"format\": "
-    "\"date\"}}, "
-    "{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": "
-    "1, \"maximum\": 500, \"default\": 50}}, "
-    "{\"name\": \"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}}]}";
+        "{\"description\": \"The records behind an indicator's figure for a region: for a count, "
+        "as many rows as the figure.  Keyset-paged when the first column is a unique integer id "
+        "(cursor: the last id), offset-paged otherwise (cursor: rows already read).  ID numbers "
+        "and phones are masked without residents.read_sensitive; an unmasked page is audited.\", "
+        "\"parameters\": ["
+        "{\"name\": \"code\", \"in\": \"path\", \"required\": true, \"schema\": {\"type\": "
+        "\"string\", \"maxLength\": 64}}, "
+        "{\"name\": \"region\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", "
+        "\"minimum\": 1}}, "
+        "{\"name\": \"date\", \"in\": \"query\", \"schema\": {\"type\": \"string\", \"format\": "
+        "\"date\"}}, "
+        "{\"name\": \"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": "
+        "1, \"maximum\": 500, \"default\": 50}}, "
+        "{\"name\": \"cursor\", \"in\": \"query\", \"schema\": {\"type\": \"string\"}}]}";
 
 void ogc_reports_register_routes(void)
 {
