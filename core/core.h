@@ -47,6 +47,7 @@ typedef struct ogc_config {
 	int login_max_failures;   /* per user and per address in the window */
 	int login_window_s;
 	int shutdown_grace_s;   /* SIGTERM: longest wait for in-flight requests */
+	int auth_cache_ms;      /* a worker reuses a checked token this long; 0 off */
 	bool auto_migrate;      /* serve: apply pending migrations at start-up */
 	char **trusted_proxies; /* peers whose X-Real-IP / X-Forwarded-For we believe */
 	size_t ntrusted_proxies;
@@ -89,11 +90,31 @@ PGresult *ogc_db_exec(ogc_db *db, const char *sql, int nparams, const char *cons
 /* Same for statements without parameters and result: 0 or -1. */
 int ogc_db_command(ogc_db *db, const char *sql, ogc_dberr *err);
 PGconn *ogc_db_conn(ogc_db *db); /* borrowed; NULL when down */
+/* Grows whenever a committed change may have altered what a token stands
+ * for (a NOTIFY onegrid_auth from schema/core/0006) and whenever the
+ * connection is replaced; polls the idle connection first. */
+uint64_t ogc_db_auth_epoch(ogc_db *db);
 /* Database failures counted for /metrics. */
 void ogc_db_count_error(void);
 /* Fills err's status, code, sqlstate and a generic message from a SQLSTATE
  * (NULL: no server error); returns the status.  Pure, for unit tests. */
 int ogc_db_map_sqlstate(const char *sqlstate, ogc_dberr *err);
+
+/* ------------------------------------------------------------------ */
+/* db_stmt.c — a connection's prepared statements (db.c uses it) */
+
+typedef struct ogc_stmt_cache ogc_stmt_cache;
+
+ogc_stmt_cache *ogc_stmt_cache_new(void);
+void ogc_stmt_cache_free(ogc_stmt_cache *c);
+/* Forgets every entry: the connection was replaced. */
+void ogc_stmt_cache_clear(ogc_stmt_cache *c);
+/* 1 with name set when sql is (now) prepared on conn and should run by
+ * name; 0 to run it unnamed (first sighting, or preparing failed). */
+int ogc_stmt_lookup(ogc_stmt_cache *c, PGconn *conn, const char *sql, int nparams, char *name,
+                    size_t namelen);
+/* Drops sql's entry (and its server-side statement, best effort). */
+void ogc_stmt_forget(ogc_stmt_cache *c, PGconn *conn, const char *sql);
 
 /* ------------------------------------------------------------------ */
 /* migrate.c — numbered migrations per schema, under an advisory lock */
@@ -185,7 +206,8 @@ struct og_req {
 	json_t *disabled_plugins; /* plugins off in the caller's district, owned */
 
 	bool in_tx;
-	int status;    /* 0 until a reply is set */
+	bool auth_changed; /* bump the token cache's generation when done */
+	int status;        /* 0 until a reply is set */
 	json_t *reply; /* owned */
 	char sqlstate[6];
 	char client_addr[64];
@@ -475,6 +497,35 @@ const og_ledger_def *ogc_registry_ledger_get(size_t i, og_plugin **owner);
 /* argon2id encoded hash of password into out; 0 or -1. */
 int ogc_auth_hash_password(const char *password, char *out, size_t outlen);
 bool ogc_auth_verify_password(const char *encoded, const char *password);
+/* auth_cache.c — tokens a worker checked recently (auth.c uses it) */
+
+#define OGC_TOKEN_HEX 64 /* a bearer token: 32 random bytes in hex */
+
+/* What the token query answers; every pointer owned. */
+typedef struct ogc_auth_info {
+	int64_t user_id, scope_region_id, district_id;
+	char *username, *role, *scope_path;
+	json_t *permissions;      /* array of codes */
+	json_t *disabled_plugins; /* array of names; NULL: ask per plugin */
+} ogc_auth_info;
+
+int ogc_auth_cache_init(void); /* before fork: the shared generation */
+void ogc_auth_cache_fini(void); /* a worker's entries, at its exit */
+void ogc_auth_info_clear(ogc_auth_info *info);
+/* 1 with *out filled (new copies) when token is cached and still good. */
+int ogc_auth_cache_get(og_req *req, const char *token, ogc_auth_info *out);
+/* Where the cache stands: taken before a token query, given to put. */
+typedef struct ogc_auth_stamp {
+	uint64_t generation, epoch;
+} ogc_auth_stamp;
+ogc_auth_stamp ogc_auth_cache_stamp(og_req *req);
+/* Remembers info (copied) as read after stamp was taken. */
+void ogc_auth_cache_put(og_req *req, const char *token, ogc_auth_stamp stamp, double expires,
+                        const ogc_auth_info *info);
+void ogc_auth_cache_bump(void);
+/* Marks req as changing what the token query reads (see auth_cache.c). */
+void ogc_auth_cache_invalidate(og_req *req);
+
 /* Resolves the bearer token of req into req->caller and req->permissions.
  * 0 authenticated; 401 or 503 otherwise (error reply already set). */
 int ogc_auth_authenticate(og_req *req);

@@ -31,6 +31,8 @@ struct ogc_db {
 	unsigned attempts;        /* failed attempts since the last good connection */
 	int backoff_ms;           /* wait after the next failed attempt */
 	struct timespec retry_at; /* CLOCK_MONOTONIC; no attempt before this */
+	ogc_stmt_cache *stmts;    /* owned; the prepared statements of conn */
+	uint64_t epoch;           /* auth notifications seen + connections made */
 };
 
 static void now_mono(struct timespec *ts)
@@ -73,6 +75,12 @@ ogc_db *ogc_db_new(const char *conninfo, int connect_timeout_s, int statement_ti
 	db->connect_timeout_s = connect_timeout_s;
 	db->statement_timeout_ms = statement_timeout_ms > 0 ? statement_timeout_ms : 0;
 	db->backoff_ms = BACKOFF_FIRST_MS;
+	db->stmts = ogc_stmt_cache_new();
+	if (!db->stmts) {
+		free(db->conninfo);
+		free(db);
+		return NULL;
+	}
 	return db;
 }
 
@@ -82,6 +90,7 @@ void ogc_db_free(ogc_db *db)
 		return;
 	if (db->conn)
 		PQfinish(db->conn);
+	ogc_stmt_cache_free(db->stmts);
 	free(db->conninfo);
 	free(db);
 }
@@ -136,7 +145,8 @@ static int set_session(ogc_db *db)
 	snprintf(sql, sizeof(sql),
 	         "SET statement_timeout = %d; SET lock_timeout = %d; "
 	         "SET idle_in_transaction_session_timeout = %d; "
-	         "SET TIME ZONE 'Asia/Shanghai'; SET search_path = core, public",
+	         "SET TIME ZONE 'Asia/Shanghai'; SET search_path = core, public; "
+	         "LISTEN onegrid_auth", /* auth_cache.c: forget cached tokens */
 	         st, st, st > 0 ? 4 * st : 0);
 	r = PQexec(db->conn, sql);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -175,6 +185,8 @@ int ogc_db_ensure(ogc_db *db)
 		db->conn = NULL;
 	}
 	db->broken = false;
+	/* The server forgot the old session's prepared statements. */
+	ogc_stmt_cache_clear(db->stmts);
 
 	now_mono(&now);
 	if (db->attempts > 0 && before(&now, &db->retry_at))
@@ -201,6 +213,8 @@ int ogc_db_ensure(ogc_db *db)
 		db->conn = NULL;
 		return -1;
 	}
+	/* Notifications sent while we had no session are lost: forget all. */
+	db->epoch++;
 	if (db->down_logged)
 		ogc_log(OG_LOG_INFO, "database connection restored after %u attempt%s",
 		        db->attempts + 1, db->attempts ? "s" : "");
@@ -213,6 +227,24 @@ int ogc_db_ensure(ogc_db *db)
 bool ogc_db_is_up(ogc_db *db)
 {
 	return db && db->conn && !db->broken && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+uint64_t ogc_db_auth_epoch(ogc_db *db)
+{
+	PGnotify *n;
+
+	if (db == NULL)
+		return 0;
+	/* Reads what arrived while the connection was idle, without waiting
+	 * (libpq's socket is non-blocking); a failure here is left for the
+	 * next query to find and report. */
+	if (ogc_db_is_up(db) && PQconsumeInput(db->conn)) {
+		while ((n = PQnotifies(db->conn)) != NULL) {
+			db->epoch++;
+			PQfreemem(n);
+		}
+	}
+	return db->epoch;
 }
 
 PGconn *ogc_db_conn(ogc_db *db)
@@ -305,6 +337,7 @@ PGresult *ogc_db_exec(ogc_db *db, const char *sql, int nparams, const char *cons
 {
 	PGresult *r;
 	ExecStatusType st;
+	char name[24] = "";
 
 	if (!ogc_db_is_up(db)) {
 		ogc_db_map_sqlstate("08006", err);
@@ -314,11 +347,18 @@ PGresult *ogc_db_exec(ogc_db *db, const char *sql, int nparams, const char *cons
 		ogc_db_count_error();
 		return NULL;
 	}
-	r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (ogc_stmt_lookup(db->stmts, db->conn, sql, nparams, name, sizeof(name)))
+		r = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+	else
+		r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	st = PQresultStatus(r);
 	if (r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
 		return r;
 	map_failure(db, r, err);
+	/* "cached plan must not change result type": a table changed under a
+	 * prepared statement; prepare it afresh next time. */
+	if (!strcmp(err->sqlstate, "0A000") && name[0] != '\0')
+		ogc_stmt_forget(db->stmts, db->conn, sql);
 	PQclear(r);
 	return NULL;
 }
