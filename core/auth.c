@@ -5,8 +5,9 @@
  * p=1).  A token is 32 random bytes shown to the client once, as 64 hex
  * characters, and stored only as its SHA-256, which PostgreSQL computes
  * (sha256(convert_to(token, 'UTF8'))), so the core links no crypto library.
- * One query per request turns a token into the caller: user, role, scope,
- * district and permission codes.  Routes: login, logout, me.
+ * One query turns a token into the caller: user, role, scope, district and
+ * permission codes; a worker reuses the answer for a while (auth_cache.c).
+ * Routes: login, logout, me.
  *
  * Not here: deciding which permission a route needs and whether a plugin is
  * enabled (router.c, which calls ogc_auth_has_permission and
@@ -34,8 +35,8 @@
 
 static const char invalid_token_msg[] = "token is invalid, expired or revoked";
 
-#define TOKEN_BYTES 32
-#define TOKEN_HEX (TOKEN_BYTES * 2)
+#define TOKEN_BYTES (OGC_TOKEN_HEX / 2)
+#define TOKEN_HEX OGC_TOKEN_HEX
 
 /* Login input bounds: nothing longer can be a stored username or password
  * (users.c allows 64 and 256 characters), so longer input is refused before
@@ -166,22 +167,35 @@ static const char authenticate_sql[] =
         "                  FROM core.role_permission rp WHERE rp.role = u.role) END, "
         "       (SELECT coalesce(json_agg(e.plugin), '[]') FROM core.plugin_enablement e "
         "         WHERE e.district_id = subpath(r.path, 0, 1)::text::bigint "
-        "           AND NOT e.enabled) "
+        "           AND NOT e.enabled), "
+        "       extract(epoch FROM t.expires_at) "
         "FROM core.token t "
         "JOIN core.app_user u ON u.id = t.user_id AND u.active "
         "LEFT JOIN core.region r ON r.id = u.scope_region_id "
         "WHERE t.token_hash = sha256(convert_to($1, 'UTF8')) "
         "  AND t.expires_at > now() AND t.revoked_at IS NULL";
 
-static int replace_str(char **dst, const char *src)
+/* Moves info's fields into req (info is left empty). */
+static void become(og_req *req, ogc_auth_info *info)
 {
-	char *s = strdup(src);
-
-	if (s == NULL)
-		return -1;
-	free(*dst);
-	*dst = s;
-	return 0;
+	free(req->username_buf);
+	free(req->role_buf);
+	free(req->scope_path_buf);
+	req->username_buf = info->username;
+	req->role_buf = info->role;
+	req->scope_path_buf = info->scope_path;
+	req->caller.user_id = info->user_id;
+	req->caller.username = req->username_buf;
+	req->caller.role = req->role_buf;
+	req->caller.scope_region_id = info->scope_region_id;
+	req->caller.scope_path = req->scope_path_buf;
+	req->caller.district_id = info->district_id;
+	json_decref(req->permissions);
+	req->permissions = info->permissions;
+	json_decref(req->disabled_plugins);
+	req->disabled_plugins = info->disabled_plugins; /* NULL: ask per plugin */
+	memset(info, 0, sizeof(*info));
+	req->authenticated = true;
 }
 
 int ogc_auth_authenticate(og_req *req)
@@ -192,7 +206,8 @@ int ogc_auth_authenticate(og_req *req)
 	const char *tok;
 	size_t len;
 	PGresult *res;
-	json_t *perms;
+	ogc_auth_info info;
+	ogc_auth_stamp stamp;
 
 	if (bearer_token(host->header(req, "Authorization"), &tok, &len) != 0) {
 		ogc_req_reply_error(req, 401, "unauthorized", "missing or malformed bearer token",
@@ -205,6 +220,13 @@ int ogc_auth_authenticate(og_req *req)
 	}
 	memcpy(token, tok, len);
 	token[len] = '\0';
+	if (ogc_auth_cache_get(req, token, &info) == 1) {
+		become(req, &info);
+		return 0;
+	}
+	/* Read before the query: a change committed meanwhile bumps past it
+	 * and the entry stored below is never used. */
+	stamp = ogc_auth_cache_stamp(req);
 	params[0] = token;
 	res = ogc_req_exec(req, authenticate_sql, 1, params);
 	if (res == NULL)
@@ -214,28 +236,26 @@ int ogc_auth_authenticate(og_req *req)
 		ogc_req_reply_error(req, 401, "invalid_token", invalid_token_msg, NULL);
 		return 401;
 	}
-	perms = json_loads(PQgetvalue(res, 0, 6), 0, NULL);
-	if (!json_is_array(perms) || replace_str(&req->username_buf, PQgetvalue(res, 0, 1)) != 0 ||
-	    replace_str(&req->role_buf, PQgetvalue(res, 0, 2)) != 0 ||
-	    replace_str(&req->scope_path_buf, PQgetvalue(res, 0, 4)) != 0) {
-		json_decref(perms);
+	memset(&info, 0, sizeof(info));
+	info.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	info.username = strdup(PQgetvalue(res, 0, 1));
+	info.role = strdup(PQgetvalue(res, 0, 2));
+	info.scope_region_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	info.scope_path = strdup(PQgetvalue(res, 0, 4));
+	info.district_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	info.permissions = json_loads(PQgetvalue(res, 0, 6), 0, NULL);
+	info.disabled_plugins = json_loads(PQgetvalue(res, 0, 7), 0, NULL);
+	if (!json_is_array(info.permissions) || info.username == NULL || info.role == NULL ||
+	    info.scope_path == NULL) {
+		ogc_auth_info_clear(&info);
 		PQclear(res);
 		ogc_log(OG_LOG_ERROR, "authenticate: out of memory or bad permission list");
 		ogc_req_reply_error(req, 500, "internal", "internal error", NULL);
 		return 500;
 	}
-	req->caller.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	req->caller.username = req->username_buf;
-	req->caller.role = req->role_buf;
-	req->caller.scope_region_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-	req->caller.scope_path = req->scope_path_buf;
-	req->caller.district_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-	json_decref(req->permissions);
-	req->permissions = perms; /* steals the new reference */
-	json_decref(req->disabled_plugins);
-	req->disabled_plugins = json_loads(PQgetvalue(res, 0, 7), 0, NULL); /* new; NULL: ask */
-	req->authenticated = true;
+	ogc_auth_cache_put(req, token, stamp, strtod(PQgetvalue(res, 0, 8), NULL), &info);
 	PQclear(res);
+	become(req, &info);
 	return 0;
 }
 
@@ -477,6 +497,8 @@ static void logout_handler(og_req *req, const og_host_api *host)
 	size_t len;
 	og_result *r;
 
+	/* What the token query reads changes: other workers must ask again. */
+	ogc_auth_cache_invalidate(req);
 	/* The router authenticated this very header, so it is well formed. */
 	if (c == NULL || bearer_token(host->header(req, "Authorization"), &tok, &len) != 0 ||
 	    !token_well_formed(tok, len)) {

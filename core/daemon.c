@@ -176,6 +176,7 @@ static int worker_main(const ogc_config *cfg, evutil_socket_t fd, int number)
 	evhttp_free(w.http);
 	event_base_free(w.base);
 	ogc_db_free(w.db);
+	ogc_auth_cache_fini();
 	ogc_plugins_fini();
 	return 0;
 }
@@ -225,7 +226,7 @@ int ogc_daemon_run(const ogc_config *cfg)
 	fd = open_listener(cfg->listen);
 	if (fd < 0)
 		return 1;
-	if (ogc_metrics_init() != 0)
+	if (ogc_metrics_init() != 0 || ogc_auth_cache_init() != 0)
 		return 1;
 
 	/* The master takes its signals synchronously (sigtimedwait): no

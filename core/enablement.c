@@ -10,8 +10,9 @@
  *
  * Not here: loading plugins (plugin_loader.c) and refusing a request to a
  * disabled plugin (router.c calls ogc_enable_check before the handler).
- * Every answer comes from PostgreSQL; there is no per-worker cache yet, so
- * a switch takes effect on every worker at once.
+ * The caller's own district's switched-off plugins come with the token
+ * (auth.c), which a worker may cache; a switch marks its request so every
+ * worker forgets cached tokens (auth_cache.c) and takes effect at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,8 @@ static void plugin_switch(og_req *req, const og_host_api *host)
 	int64_t id;
 	bool enabled, was;
 
+	/* What the token query reads changes: other workers must ask again. */
+	ogc_auth_cache_invalidate(req);
 	if (c == NULL) {
 		host->reply_error(req, 401, "unauthorized", "missing or malformed bearer token",
 		                  NULL);

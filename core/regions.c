@@ -953,6 +953,8 @@ static void regions_patch(og_req *req, const og_host_api *host)
 	bool moving, recode, closing, reopening;
 	int n;
 
+	/* What the token query reads changes: other workers must ask again. */
+	ogc_auth_cache_invalidate(req);
 	if (!ogc_util_body_object(req, body, false) ||
 	    host->client_version(req, body, &version) != 0)
 		return;
@@ -1155,6 +1157,8 @@ static void regions_delete(og_req *req, const og_host_api *host)
 	const char *params[1] = {sid};
 	og_result *res;
 
+	/* What the token query reads changes: other workers must ask again. */
+	ogc_auth_cache_invalidate(req);
 	if (writable_region(req, host, &r) < 0)
 		return;
 	if (region_json(req, host, r.id, &before) != 1)

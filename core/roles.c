@@ -36,6 +36,8 @@ static void grant(og_req *req, const og_host_api *host, bool on)
 	json_t *state;
 	og_result *r;
 
+	/* What the token query reads changes: other workers must ask again. */
+	ogc_auth_cache_invalidate(req);
 	if (strcmp(role, "admin") == 0) {
 		host->reply_error(req, 422, "invalid", "the admin role holds every permission",
 		                  "role");

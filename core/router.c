@@ -499,6 +499,10 @@ static void finish_tx(og_req *req)
 	} else {
 		(void)ogc_db_command(req->db, "ROLLBACK", &err);
 	}
+	/* After the transaction ended, before the reply goes out: the client
+	 * must not see a logout succeed and its token still work elsewhere. */
+	if (req->auth_changed)
+		ogc_auth_cache_bump();
 }
 
 /* The checks every request passes before its handler.  0 to run it. */

@@ -499,6 +499,8 @@ static void users_patch(og_req *req, const og_host_api *host)
 	bool revoke;
 	int n;
 
+	/* What the token query reads changes: other workers must ask again. */
+	ogc_auth_cache_invalidate(req);
 	if (!caller_ok(req, host, c))
 		return;
 	if (host->path_id(req, "id", &id) != 0)
