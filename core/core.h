@@ -105,6 +105,9 @@ int ogc_db_map_sqlstate(const char *sqlstate, ogc_dberr *err);
 
 typedef struct ogc_stmt_cache ogc_stmt_cache;
 
+/* A comment that keeps a statement unprepared: planned for its values. */
+#define OGC_SQL_CUSTOM_PLAN "/* og:custom-plan */"
+
 ogc_stmt_cache *ogc_stmt_cache_new(void);
 void ogc_stmt_cache_free(ogc_stmt_cache *c);
 /* Forgets every entry: the connection was replaced. */

@@ -14,7 +14,9 @@
  * throughout the core and the plugins, only a custom plan folds the absent
  * filters away; a generic plan keeps every OR and can be many times slower
  * (measured: the grid list, docs/performance.md).  So such statements
- * always run unnamed, planned for their values.  A schema
+ * always run unnamed, planned for their values, and so does any statement
+ * carrying the comment OGC_SQL_CUSTOM_PLAN, for a plan that depends on
+ * a parameter's value in ways a generic plan cannot see.  A schema
  * change invalidates the server's plans by itself; "cached plan must not
  * change result type" (a table of a RETURNING * gained a column while the
  * daemon ran) fails that one call and drops the entry (db.c).
@@ -106,7 +108,8 @@ int ogc_stmt_lookup(ogc_stmt_cache *c, PGconn *conn, const char *sql, int nparam
 	uint64_t h;
 	stmt_entry *hit = NULL, *victim = NULL;
 
-	if (c == NULL || conn == NULL || strstr(sql, "IS NULL OR") != NULL)
+	if (c == NULL || conn == NULL || strstr(sql, "IS NULL OR") != NULL ||
+	    strstr(sql, OGC_SQL_CUSTOM_PLAN) != NULL)
 		return 0;
 	h = fnv1a(sql);
 	c->clock++;

@@ -1563,14 +1563,62 @@ static int read_q(og_req *req, const og_host_api *host, char **id, char **phone,
 	return 0;
 }
 
+/* The list statement as it is assembled: text and parameters (borrowed). */
+typedef struct list_sql {
+	char sql[6144];
+	size_t len;
+	const char *params[16];
+	int n;
+	bool failed; /* too long or too many parameters: a bug, answered 500 */
+} list_sql;
+
+static void lb_init(list_sql *lb)
+{
+	lb->sql[0] = '\0';
+	lb->len = 0;
+	lb->n = 0;
+	lb->failed = false;
+}
+
+/* Adds value as the next parameter and returns its number ($n). */
+static int lb_param(list_sql *lb, const char *value)
+{
+	if (lb->n >= (int)(sizeof(lb->params) / sizeof(lb->params[0]))) {
+		lb->failed = true;
+		return 1;
+	}
+	lb->params[lb->n++] = value;
+	return lb->n;
+}
+
+static void lb_printf(list_sql *lb, const char *fmt, ...) OG_PRINTF(2, 3);
+static void lb_printf(list_sql *lb, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (lb->failed)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(lb->sql + lb->len, sizeof(lb->sql) - lb->len, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sizeof(lb->sql) - lb->len) {
+		lb->failed = true;
+		return;
+	}
+	lb->len += (size_t)w;
+}
+
 static void residents_list(og_req *req, const og_host_api *host)
 {
-	const char *tag, *status, *residence = NULL, *params[14];
+	const char *tag, *status, *residence = NULL;
 	char *qid = NULL, *qphone = NULL, *qpattern = NULL, *qother = NULL;
 	char scursor[24], slimit[24], sregion[24], shh[24], samin[8], samax[8];
 	json_t *out = NULL, *items, *item;
 	int64_t cursor, region = 0, hh = 0;
 	int limit, age_min = -1, age_max = -1, rc_region, rc_hh, rc;
+	const char *scope;
+	list_sql lb;
 	bool sensitive;
 
 	/* An unknown parameter is a typo that would silently widen the list. */
@@ -1630,53 +1678,74 @@ static void residents_list(og_req *req, const og_host_api *host)
 	id_text(hh, shh);
 	snprintf(samin, sizeof(samin), "%d", age_min);
 	snprintf(samax, sizeof(samax), "%d", age_max);
-	params[0] = ogc_util_scope(req);
-	params[1] = scursor;
-	params[2] = slimit;
-	params[3] = rc_region == 1 ? sregion : NULL;
-	params[4] = rc_hh == 1 ? shh : NULL;
-	params[5] = tag;
-	params[6] = strcmp(status, "all") == 0 ? NULL : status;
-	params[7] = age_min >= 0 ? samin : NULL;
-	params[8] = age_max >= 0 ? samax : NULL;
-	params[9] = residence;
-	params[10] = qpattern;
-	params[11] = qid;
-	params[12] = qphone;
-	params[13] = qother;
-	/* One statement: the region and tag checks ride along with the page,
-	 * which is always confined to the caller's scope. */
-	rc = host->query_json(
-	        req,
-	        "WITH rr AS (SELECT r.path FROM core.region r WHERE r.id = $4::bigint "
-	        "            AND ($1::text = '' OR r.path <@ $1::text::ltree)) "
-	        "SELECT json_build_object("
-	        "  'region_ok', $4::bigint IS NULL OR EXISTS (SELECT 1 FROM rr), "
-	        "  'tag_ok', $6::text IS NULL OR EXISTS (SELECT 1 FROM core.tag WHERE code = "
-	        "$6::text), "
-	        "  'items', coalesce((SELECT json_agg(s.j ORDER BY s.id) FROM ("
-	        "    SELECT x.id, " OGC_RESIDENT_JSON_SQL " AS j "
-	        "    FROM core.resident x JOIN core.region g ON g.id = x.grid_id "
-	        "    WHERE ($1::text = '' OR g.path <@ $1::text::ltree) "
-	        "      AND x.id > $2::bigint "
-	        "      AND ($4::bigint IS NULL OR g.path <@ (SELECT path FROM rr)) "
-	        "      AND ($5::bigint IS NULL OR x.household_id = $5::bigint) "
-	        "      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM core.resident_tag t "
-	        "           WHERE t.resident_id = x.id AND t.tag = $6::text)) "
-	        "      AND ($7::text IS NULL OR x.life_status = $7::text) "
-	        "      AND ($8::int IS NULL OR "
-	        "           x.birth_date <= (current_date - make_interval(years => "
-	        "$8::int))::date) "
-	        "      AND ($9::int IS NULL OR "
-	        "           x.birth_date > (current_date - make_interval(years => $9::int + "
-	        "1))::date) "
-	        "      AND ($10::text IS NULL OR x.residence_status = $10::text) "
-	        "      AND ($11::text IS NULL OR x.name ILIKE $11::text "
-	        "           OR ($14::text IS NOT NULL AND x.id_number = $14::text)) "
-	        "      AND ($12::text IS NULL OR x.id_number = $12::text) "
-	        "      AND ($13::text IS NULL OR x.phone = $13::text) "
-	        "    ORDER BY x.id LIMIT $3::int) s), '[]'))",
-	        14, params, &out);
+	scope = ogc_util_scope(req);
+	/* Only the filters given go into the statement, each with its own
+	 * parameter: the planner sees no "$n IS NULL OR" to fold, and each
+	 * combination is one stable text.  The page is chosen on ids alone
+	 * (index-only on resident_grid_status for the usual grid list), and
+	 * only its rows are read whole and turned into JSON. */
+	lb_init(&lb);
+	if (rc_region == 1)
+		lb_printf(&lb, "WITH rr AS (SELECT r.path FROM core.region r WHERE r.id = $%d::bigint",
+		          lb_param(&lb, sregion));
+	if (rc_region == 1 && *scope != '\0')
+		lb_printf(&lb, " AND r.path <@ $%d::text::ltree", lb_param(&lb, scope));
+	lb_printf(&lb, "%s page AS (SELECT x.id FROM core.resident x JOIN core.region g "
+	               "ON g.id = x.grid_id WHERE x.id > $%d::bigint",
+	          rc_region == 1 ? ")," : "WITH", lb_param(&lb, scursor));
+	if (*scope != '\0')
+		lb_printf(&lb, " AND g.path <@ $%d::text::ltree", lb_param(&lb, scope));
+	if (rc_region == 1)
+		lb_printf(&lb, " AND g.path <@ (SELECT path FROM rr)");
+	if (rc_hh == 1)
+		lb_printf(&lb, " AND x.household_id = $%d::bigint", lb_param(&lb, shh));
+	if (tag != NULL)
+		lb_printf(&lb,
+		          " AND EXISTS (SELECT 1 FROM core.resident_tag t "
+		          "WHERE t.resident_id = x.id AND t.tag = $%d::text)",
+		          lb_param(&lb, tag));
+	if (strcmp(status, "all") != 0)
+		lb_printf(&lb, " AND x.life_status = $%d::text", lb_param(&lb, status));
+	if (age_min >= 0)
+		lb_printf(&lb,
+		          " AND x.birth_date <= (current_date - make_interval(years => $%d::int))::date",
+		          lb_param(&lb, samin));
+	if (age_max >= 0)
+		lb_printf(&lb,
+		          " AND x.birth_date > "
+		          "(current_date - make_interval(years => $%d::int + 1))::date",
+		          lb_param(&lb, samax));
+	if (residence != NULL)
+		lb_printf(&lb, " AND x.residence_status = $%d::text", lb_param(&lb, residence));
+	if (qpattern != NULL && qother != NULL)
+		lb_printf(&lb, " AND (x.name ILIKE $%d::text OR x.id_number = $%d::text)",
+		          lb_param(&lb, qpattern), lb_param(&lb, qother));
+	else if (qpattern != NULL)
+		lb_printf(&lb, " AND x.name ILIKE $%d::text", lb_param(&lb, qpattern));
+	if (qid != NULL)
+		lb_printf(&lb, " AND x.id_number = $%d::text", lb_param(&lb, qid));
+	if (qphone != NULL)
+		lb_printf(&lb, " AND x.phone = $%d::text", lb_param(&lb, qphone));
+	lb_printf(&lb, " ORDER BY x.id LIMIT $%d::int) ", lb_param(&lb, slimit));
+	lb_printf(&lb, "SELECT json_build_object('region_ok', %s, ",
+	          rc_region == 1 ? "EXISTS (SELECT 1 FROM rr)" : "true");
+	if (tag != NULL)
+		lb_printf(&lb, "'tag_ok', EXISTS (SELECT 1 FROM core.tag WHERE code = $%d::text), ",
+		          lb_param(&lb, tag));
+	else
+		lb_printf(&lb, "'tag_ok', true, ");
+	lb_printf(&lb, "'items', coalesce((SELECT json_agg(" OGC_RESIDENT_JSON_SQL
+	               " ORDER BY x.id) FROM page JOIN core.resident x ON x.id = page.id), "
+	               "'[]'))");
+	/* Planned for its values every time: a generic plan of "g.path <@ $n"
+	 * cannot tell a grid worker's scope from a whole district's. */
+	lb_printf(&lb, " " OGC_SQL_CUSTOM_PLAN);
+	if (lb.failed) {
+		host->reply_error(req, 500, "internal", "out of memory", NULL);
+		rc = -1;
+	} else {
+		rc = host->query_json(req, lb.sql, lb.n, lb.params, &out);
+	}
 	free(qid);
 	free(qphone);
 	free(qpattern);
