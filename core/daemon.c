@@ -27,6 +27,7 @@
 #include "core.h"
 
 #define MAX_WORKERS 256
+#define WORKERS_PER_CPU 8
 
 double ogc_now(void)
 {
@@ -212,7 +213,13 @@ static void describe_exit(int status, char *buf, size_t len)
 
 int ogc_daemon_run(const ogc_config *cfg)
 {
-	int nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	/* 0: WORKERS_PER_CPU per CPU.  A worker waits on its one database
+	 * connection for every statement and commit (a WAL flush takes
+	 * milliseconds), so one per CPU leaves the CPUs idle; with several per
+	 * CPU PostgreSQL also commits their transactions in groups.  Measured
+	 * in docs/performance.md. */
+	int nworkers = cfg->workers > 0 ? cfg->workers
+	                                : WORKERS_PER_CPU * (int)sysconf(_SC_NPROCESSORS_ONLN);
 	evutil_socket_t fd;
 	sigset_t mask;
 	int alive = 0, rc = 0;
