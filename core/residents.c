@@ -1609,6 +1609,46 @@ static void lb_printf(list_sql *lb, const char *fmt, ...)
 	lb->len += (size_t)w;
 }
 
+/* Parameter numbers of the list's filters; 0 where a filter is not given. */
+typedef struct list_filters {
+	int cursor, limit, region, scope, household, tag, status, age_min, age_max, residence,
+	        pattern, other_id, id_number, phone;
+} list_filters;
+
+/* The filters on x (core.resident) other than region and scope. */
+static void lb_filters(list_sql *lb, const list_filters *f)
+{
+	if (f->household)
+		lb_printf(lb, " AND x.household_id = $%d::bigint", f->household);
+	if (f->tag)
+		lb_printf(lb,
+		          " AND EXISTS (SELECT 1 FROM core.resident_tag t "
+		          "WHERE t.resident_id = x.id AND t.tag = $%d::text)",
+		          f->tag);
+	if (f->status)
+		lb_printf(lb, " AND x.life_status = $%d::text", f->status);
+	if (f->age_min)
+		lb_printf(lb,
+		          " AND x.birth_date <= (current_date - make_interval(years => $%d::int))::date",
+		          f->age_min);
+	if (f->age_max)
+		lb_printf(lb,
+		          " AND x.birth_date > "
+		          "(current_date - make_interval(years => $%d::int + 1))::date",
+		          f->age_max);
+	if (f->residence)
+		lb_printf(lb, " AND x.residence_status = $%d::text", f->residence);
+	if (f->pattern && f->other_id)
+		lb_printf(lb, " AND (x.name ILIKE $%d::text OR x.id_number = $%d::text)", f->pattern,
+		          f->other_id);
+	else if (f->pattern)
+		lb_printf(lb, " AND x.name ILIKE $%d::text", f->pattern);
+	if (f->id_number)
+		lb_printf(lb, " AND x.id_number = $%d::text", f->id_number);
+	if (f->phone)
+		lb_printf(lb, " AND x.phone = $%d::text", f->phone);
+}
+
 static void residents_list(og_req *req, const og_host_api *host)
 {
 	const char *tag, *status, *residence = NULL;
@@ -1619,7 +1659,8 @@ static void residents_list(og_req *req, const og_host_api *host)
 	int limit, age_min = -1, age_max = -1, rc_region, rc_hh, rc;
 	const char *scope;
 	list_sql lb;
-	bool sensitive;
+	list_filters f;
+	bool sensitive, custom_plan;
 
 	/* An unknown parameter is a typo that would silently widen the list. */
 	for (struct evkeyval *kv = req->query.tqh_first; kv != NULL; kv = kv->next.tqe_next) {
@@ -1685,61 +1726,76 @@ static void residents_list(og_req *req, const og_host_api *host)
 	 * (index-only on resident_grid_status for the usual grid list), and
 	 * only its rows are read whole and turned into JSON. */
 	lb_init(&lb);
+	f.cursor = lb_param(&lb, scursor);
+	f.limit = lb_param(&lb, slimit);
+	f.region = rc_region == 1 ? lb_param(&lb, sregion) : 0;
+	f.scope = *scope != '\0' ? lb_param(&lb, scope) : 0;
+	f.household = rc_hh == 1 ? lb_param(&lb, shh) : 0;
+	f.tag = tag != NULL ? lb_param(&lb, tag) : 0;
+	f.status = strcmp(status, "all") != 0 ? lb_param(&lb, status) : 0;
+	f.age_min = age_min >= 0 ? lb_param(&lb, samin) : 0;
+	f.age_max = age_max >= 0 ? lb_param(&lb, samax) : 0;
+	f.residence = residence != NULL ? lb_param(&lb, residence) : 0;
+	f.pattern = qpattern != NULL ? lb_param(&lb, qpattern) : 0;
+	f.other_id = qpattern != NULL && qother != NULL ? lb_param(&lb, qother) : 0;
+	f.id_number = qid != NULL ? lb_param(&lb, qid) : 0;
+	f.phone = qphone != NULL ? lb_param(&lb, qphone) : 0;
 	if (rc_region == 1)
-		lb_printf(&lb, "WITH rr AS (SELECT r.path FROM core.region r WHERE r.id = $%d::bigint",
-		          lb_param(&lb, sregion));
-	if (rc_region == 1 && *scope != '\0')
-		lb_printf(&lb, " AND r.path <@ $%d::text::ltree", lb_param(&lb, scope));
-	lb_printf(&lb, "%s page AS (SELECT x.id FROM core.resident x JOIN core.region g "
-	               "ON g.id = x.grid_id WHERE x.id > $%d::bigint",
-	          rc_region == 1 ? ")," : "WITH", lb_param(&lb, scursor));
-	if (*scope != '\0')
-		lb_printf(&lb, " AND g.path <@ $%d::text::ltree", lb_param(&lb, scope));
-	if (rc_region == 1)
-		lb_printf(&lb, " AND g.path <@ (SELECT path FROM rr)");
-	if (rc_hh == 1)
-		lb_printf(&lb, " AND x.household_id = $%d::bigint", lb_param(&lb, shh));
-	if (tag != NULL)
 		lb_printf(&lb,
-		          " AND EXISTS (SELECT 1 FROM core.resident_tag t "
-		          "WHERE t.resident_id = x.id AND t.tag = $%d::text)",
-		          lb_param(&lb, tag));
-	if (strcmp(status, "all") != 0)
-		lb_printf(&lb, " AND x.life_status = $%d::text", lb_param(&lb, status));
-	if (age_min >= 0)
+		          "WITH rr AS (SELECT r.path, r.level FROM core.region r "
+		          "WHERE r.id = $%d::bigint",
+		          f.region);
+	if (rc_region == 1 && f.scope)
+		lb_printf(&lb, " AND r.path <@ $%d::text::ltree", f.scope);
+	if (rc_region == 1 && !f.pattern && !f.id_number && !f.phone) {
+		/* A region's list.  A grid's (a grid worker's usual request) comes
+		 * in id order straight from resident_grid_status; any other
+		 * region's walks ids and keeps those under the region.  rr, inside
+		 * the scope, gates each branch, and the plan depends on no value:
+		 * this text may be prepared and its generic plan reused. */
 		lb_printf(&lb,
-		          " AND x.birth_date <= (current_date - make_interval(years => $%d::int))::date",
-		          lb_param(&lb, samin));
-	if (age_max >= 0)
+		          "), page AS ((SELECT x.id FROM core.resident x "
+		          "WHERE (SELECT level FROM rr) = 'grid' AND x.grid_id = $%d::bigint "
+		          "AND x.id > $%d::bigint",
+		          f.region, f.cursor);
+		lb_filters(&lb, &f);
 		lb_printf(&lb,
-		          " AND x.birth_date > "
-		          "(current_date - make_interval(years => $%d::int + 1))::date",
-		          lb_param(&lb, samax));
-	if (residence != NULL)
-		lb_printf(&lb, " AND x.residence_status = $%d::text", lb_param(&lb, residence));
-	if (qpattern != NULL && qother != NULL)
-		lb_printf(&lb, " AND (x.name ILIKE $%d::text OR x.id_number = $%d::text)",
-		          lb_param(&lb, qpattern), lb_param(&lb, qother));
-	else if (qpattern != NULL)
-		lb_printf(&lb, " AND x.name ILIKE $%d::text", lb_param(&lb, qpattern));
-	if (qid != NULL)
-		lb_printf(&lb, " AND x.id_number = $%d::text", lb_param(&lb, qid));
-	if (qphone != NULL)
-		lb_printf(&lb, " AND x.phone = $%d::text", lb_param(&lb, qphone));
-	lb_printf(&lb, " ORDER BY x.id LIMIT $%d::int) ", lb_param(&lb, slimit));
+		          " ORDER BY x.id LIMIT $%d::int) UNION ALL (SELECT x.id "
+		          "FROM core.resident x JOIN core.region g ON g.id = x.grid_id "
+		          "WHERE (SELECT level FROM rr) <> 'grid' AND x.id > $%d::bigint "
+		          "AND g.path <@ (SELECT path FROM rr)",
+		          f.limit, f.cursor);
+		lb_filters(&lb, &f);
+		lb_printf(&lb, " ORDER BY x.id LIMIT $%d::int)) ", f.limit);
+		custom_plan = false;
+	} else {
+		lb_printf(&lb,
+		          "%s page AS (SELECT x.id FROM core.resident x JOIN core.region g "
+		          "ON g.id = x.grid_id WHERE x.id > $%d::bigint",
+		          rc_region == 1 ? ")," : "WITH", f.cursor);
+		if (f.scope)
+			lb_printf(&lb, " AND g.path <@ $%d::text::ltree", f.scope);
+		if (rc_region == 1)
+			lb_printf(&lb, " AND g.path <@ (SELECT path FROM rr)");
+		lb_filters(&lb, &f);
+		lb_printf(&lb, " ORDER BY x.id LIMIT $%d::int) ", f.limit);
+		/* Planned for its values every time: a generic plan of "g.path
+		 * <@ $n" cannot tell a grid worker's scope from a whole
+		 * district's, nor a rare name from a common one. */
+		custom_plan = true;
+	}
 	lb_printf(&lb, "SELECT json_build_object('region_ok', %s, ",
 	          rc_region == 1 ? "EXISTS (SELECT 1 FROM rr)" : "true");
-	if (tag != NULL)
+	if (f.tag)
 		lb_printf(&lb, "'tag_ok', EXISTS (SELECT 1 FROM core.tag WHERE code = $%d::text), ",
-		          lb_param(&lb, tag));
+		          f.tag);
 	else
 		lb_printf(&lb, "'tag_ok', true, ");
 	lb_printf(&lb, "'items', coalesce((SELECT json_agg(" OGC_RESIDENT_JSON_SQL
 	               " ORDER BY x.id) FROM page JOIN core.resident x ON x.id = page.id), "
 	               "'[]'))");
-	/* Planned for its values every time: a generic plan of "g.path <@ $n"
-	 * cannot tell a grid worker's scope from a whole district's. */
-	lb_printf(&lb, " " OGC_SQL_CUSTOM_PLAN);
+	if (custom_plan)
+		lb_printf(&lb, " " OGC_SQL_CUSTOM_PLAN);
 	if (lb.failed) {
 		host->reply_error(req, 500, "internal", "out of memory", NULL);
 		rc = -1;
