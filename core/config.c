@@ -72,6 +72,7 @@ static const struct int_key int_keys[] = {
         INT_KEY(login_max_failures, 1, 1000),
         INT_KEY(login_window_s, 1, 24 * 3600),
         INT_KEY(shutdown_grace_s, 0, 3600),
+        INT_KEY(health_cache_ms, 0, 60000),
         {"max_body_bytes", offsetof(ogc_config, max_body_bytes), 1024, 1L << 34, true},
 };
 
@@ -292,6 +293,7 @@ int ogc_config_load(ogc_config *cfg, const char *path, char *err, size_t errlen)
 	cfg->login_max_failures = 5;
 	cfg->login_window_s = 300;
 	cfg->shutdown_grace_s = 10;
+	cfg->health_cache_ms = 250;
 	cfg->auto_migrate = false;
 
 	if (path != NULL && load_file(cfg, path, err, errlen) != 0)

@@ -47,6 +47,7 @@ typedef struct ogc_config {
 	int login_max_failures;   /* per user and per address in the window */
 	int login_window_s;
 	int shutdown_grace_s;   /* SIGTERM: longest wait for in-flight requests */
+	int health_cache_ms;    /* /healthz reuses a worker's good check this long */
 	bool auto_migrate;      /* serve: apply pending migrations at start-up */
 	char **trusted_proxies; /* peers whose X-Real-IP / X-Forwarded-For we believe */
 	size_t ntrusted_proxies;
