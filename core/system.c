@@ -21,13 +21,18 @@
  * is known broken: a query of any request that lost the connection marks
  * it so (db.c), and an idle connection the server closed (pg_ctl stop,
  * pg_terminate_backend, a restart) has its end-of-file read here without a
- * round trip.  So an outage shows on the next /healthz in those cases, and
- * within health_cache_ms otherwise (a network partition, a hung server).
+ * round trip.  That look costs a system call, so a flood of /healthz makes
+ * it at most every HEALTH_PEEK_S.  So an outage shows on the next /healthz
+ * (HEALTH_PEEK_S after the last) in those cases, and within health_cache_ms
+ * otherwise (a network partition, a hung server).
  * Only a success is cached: while the database is down every call asks
  * again, which db.c's reconnect backoff keeps cheap.  Per worker process:
  * each checks its own connection, which is what its 200/503 is about.
  */
-static double health_ok_at; /* ogc_now() of this worker's last good check; 0: none */
+#define HEALTH_PEEK_S 0.01
+
+static double health_ok_at;   /* ogc_now() of this worker's last good check; 0: none */
+static double health_peek_at; /* ogc_now() of its last look at the idle connection */
 
 /* true when the idle connection has nothing to say, or what it said did not
  * end it: one poll(2) with a zero timeout when it is quiet.  A server that
@@ -55,9 +60,16 @@ static bool database_up(og_req *req)
 	ogc_dberr err;
 	bool up;
 
-	if (health_ok_at > 0 && req->started - health_ok_at < req->cfg->health_cache_ms / 1000.0 &&
-	    ogc_db_is_up(req->db) && conn_still_open(req->db))
-		return true;
+	double now = req->started;
+
+	if (health_ok_at > 0 && now - health_ok_at < req->cfg->health_cache_ms / 1000.0 &&
+	    ogc_db_is_up(req->db)) {
+		if (now - health_peek_at < HEALTH_PEEK_S)
+			return true;
+		health_peek_at = now;
+		if (conn_still_open(req->db))
+			return true;
+	}
 	up = ogc_db_ensure(req->db) == 0 && ogc_db_command(req->db, "SELECT 1", &err) == 0;
 	health_ok_at = up ? ogc_now() : 0;
 	return up;
