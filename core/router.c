@@ -35,10 +35,15 @@ typedef struct route_entry {
 	json_t *doc[5]; /* OpenAPI detail per method bit, owned */
 	int nseg;
 	char *seg[MAX_SEGMENTS]; /* owned copies; "{name}" marks a parameter */
+	int next_same_nseg;      /* 1 + index of the next route as long; 0: none */
 } route_entry;
 
 static route_entry routes[OGC_MAX_ROUTES];
 static size_t nroutes;
+/* Per segment count, 1 + index of the first and last route that long (0:
+ * none): a request is compared only with routes of its own length, in the
+ * order they were added. */
+static int first_by_nseg[MAX_SEGMENTS + 1], last_by_nseg[MAX_SEGMENTS + 1];
 
 static int split_path(char *path, char **seg, int max)
 {
@@ -134,6 +139,11 @@ int ogc_router_add(og_plugin *owner, unsigned methods, const char *path, const c
 	free(copy);
 	e->route = (ogc_route){methods, path,        permission, handler, summary ? summary : "",
 	                       owner,   (int)nroutes};
+	if (last_by_nseg[n] != 0)
+		routes[last_by_nseg[n] - 1].next_same_nseg = (int)nroutes + 1;
+	else
+		first_by_nseg[n] = (int)nroutes + 1;
+	last_by_nseg[n] = (int)nroutes + 1;
 	nroutes++;
 	return 0;
 }
@@ -206,10 +216,10 @@ static const route_entry *match(og_req *req, unsigned method, unsigned *allowed)
 		free(copy);
 		return NULL;
 	}
-	for (size_t i = 0; i < nroutes; i++) {
-		const route_entry *e = &routes[i];
+	for (int i = first_by_nseg[n]; i != 0; i = routes[i - 1].next_same_nseg) {
+		const route_entry *e = &routes[i - 1];
 		int score = 0;
-		bool ok = e->nseg == n;
+		bool ok = true;
 
 		for (int k = 0; ok && k < n; k++) {
 			if (is_param(e->seg[k]))
