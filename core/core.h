@@ -73,6 +73,16 @@ void ogc_log_defer(void (*schedule)(void));
 void ogc_log_flush(void); /* async-signal-safe: write(2) only */
 
 /* ------------------------------------------------------------------ */
+/* json_out.c — compact JSON text: json_dumps(v, JSON_COMPACT |
+ * JSON_ENCODE_ANY)'s bytes, without its per-container costs */
+
+/* Receives the text in pieces; returns 0, or -1 to stop the encoding. */
+typedef int (*ogc_json_sink)(const char *data, size_t len, void *arg);
+/* 0, or -1 when the value cannot be encoded or the sink stopped (what was
+ * passed on by then is incomplete).  value: borrowed. */
+int ogc_json_write(const json_t *value, ogc_json_sink sink, void *arg);
+
+/* ------------------------------------------------------------------ */
 /* db.c — one libpq connection per worker, reconnect with backoff */
 
 typedef struct ogc_db ogc_db;

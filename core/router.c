@@ -462,10 +462,10 @@ static void reply_done(struct evhttp_request *ev, void *arg)
 	w->pending_replies--;
 }
 
-/* Jansson's encoder writes into this: small replies are encoded straight
- * into one stack buffer and copied into the reply once; longer ones go out
- * in chunks of its size.  (json_dumps would allocate, grow by realloc and
- * copy again, for every reply.) */
+/* The JSON encoder (json_out.c) writes into this: small replies are encoded
+ * straight into one stack buffer and copied into the reply once; longer
+ * ones go out in chunks of its size.  (json_dumps would allocate, grow by
+ * realloc and copy again, for every reply.) */
 struct reply_sink {
 	struct evbuffer *out;
 	size_t n;
@@ -522,8 +522,7 @@ static void send_reply(og_req *req)
 
 		k.out = out;
 		k.n = 0;
-		if (json_dump_callback(req->reply ? req->reply : json_null(), sink_add, &k,
-		                       JSON_COMPACT | JSON_ENCODE_ANY) == 0) {
+		if (ogc_json_write(req->reply ? req->reply : json_null(), sink_add, &k) == 0) {
 			sink_add("\n", 1, &k);
 			evbuffer_add(out, k.buf, k.n);
 		} else {
