@@ -32,11 +32,15 @@ void ogc_req_reply_json(og_req *req, int status, json_t *body)
 void ogc_req_reply_error(og_req *req, int status, const char *code, const char *message,
                          const char *field)
 {
-	json_t *err = json_pack("{s:s, s:s}", "code", code ? code : "error", "message",
-	                        message ? message : "");
+	/* Built directly: json_pack would parse its format on every error. */
+	json_t *err = json_object(), *body = json_object();
+
+	json_object_set_new_nocheck(err, "code", json_string(code ? code : "error"));
+	json_object_set_new_nocheck(err, "message", json_string(message ? message : ""));
 	if (field != NULL)
-		json_object_set_new(err, "field", json_string(field));
-	ogc_req_reply_json(req, status, json_pack("{s:o}", "error", err));
+		json_object_set_new_nocheck(err, "field", json_string(field));
+	json_object_set_new_nocheck(body, "error", err);
+	ogc_req_reply_json(req, status, body);
 }
 
 PGresult *ogc_req_exec(og_req *req, const char *sql, int nparams, const char *const *params)
