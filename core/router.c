@@ -806,8 +806,9 @@ send:
 	seconds = ogc_now() - req.started;
 	ogc_metrics_request(e ? e->route.index : -1, req.method, req.status, seconds);
 	ogc_log_access("request %s %s %s %d %.1fms %s %s", req.request_id,
-	        req.method ? method_name(req.method) : "-", req.path ? req.path : "-", req.status,
-	        seconds * 1000.0, req.authenticated ? req.caller.username : "-", req.client_addr);
+	               req.method ? method_name(req.method) : "-", req.path ? req.path : "-",
+	               req.status, seconds * 1000.0, req.authenticated ? req.caller.username : "-",
+	               req.client_addr);
 	ogc_req_write_soon(req.reply_bev);
 	free_req(&req);
 }

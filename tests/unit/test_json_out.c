@@ -63,8 +63,8 @@ static void same_and_free(json_t *v)
 
 static void test_scalars(void **state)
 {
-	static const double reals[] = {0.0, -0.0, 0.1, 3.0, -2.5, 1e300, 1e-7, 123456789.125,
-	                               1.0 / 3.0};
+	static const double reals[] = {0.0,   -0.0, 0.1,           3.0,      -2.5,
+	                               1e300, 1e-7, 123456789.125, 1.0 / 3.0};
 	(void)state;
 	same_and_free(json_null());
 	same_and_free(json_true());
@@ -140,7 +140,8 @@ static void test_containers(void **state)
 	/* An array of many small objects: the shape of a list reply. */
 	a = json_array();
 	for (int i = 0; i < 200; i++)
-		json_array_append_new(a, json_pack("{s:i, s:s, s:n}", "id", i, "name", "李四", "x"));
+		json_array_append_new(a,
+		                      json_pack("{s:i, s:s, s:n}", "id", i, "name", "李四", "x"));
 	same_and_free(a);
 }
 
@@ -184,9 +185,10 @@ static unsigned rnd(unsigned n)
  * then a byte that breaks UTF-8. */
 static size_t random_text(char *s, size_t max)
 {
-	static const char *const pieces[] = {"a", "Z", " ", "\"", "\\", "/", "\n", "\t", "\x01",
-	                                     "\x1f", "\x7f", "é", "中", "网格", "\xF0\x9F\x98\x80",
-	                                     "\0", "\xC3", "\x80"};
+	static const char *const pieces[] = {"a",    "Z",    " ",   "\"",   "\\",
+	                                     "/",    "\n",   "\t",  "\x01", "\x1f",
+	                                     "\x7f", "é",    "中",  "网格", "\xF0\x9F\x98\x80",
+	                                     "\0",   "\xC3", "\x80"};
 	size_t n = 0, k = rnd(12);
 
 	for (size_t i = 0; i < k; i++) {
@@ -247,9 +249,9 @@ static void test_random_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_scalars),         cmocka_unit_test(test_escapes),
-	        cmocka_unit_test(test_utf8),            cmocka_unit_test(test_containers),
-	        cmocka_unit_test(test_cycle_fails),     cmocka_unit_test(test_sink_stop_fails),
+	        cmocka_unit_test(test_scalars),       cmocka_unit_test(test_escapes),
+	        cmocka_unit_test(test_utf8),          cmocka_unit_test(test_containers),
+	        cmocka_unit_test(test_cycle_fails),   cmocka_unit_test(test_sink_stop_fails),
 	        cmocka_unit_test(test_random_values),
 	};
 
