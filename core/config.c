@@ -73,6 +73,7 @@ static const struct int_key int_keys[] = {
         INT_KEY(login_window_s, 1, 24 * 3600),
         INT_KEY(shutdown_grace_s, 0, 3600),
         INT_KEY(auth_cache_ms, 0, 60000),
+        INT_KEY(health_cache_ms, 0, 60000),
         {"max_body_bytes", offsetof(ogc_config, max_body_bytes), 1024, 1L << 34, true},
 };
 
@@ -294,6 +295,7 @@ int ogc_config_load(ogc_config *cfg, const char *path, char *err, size_t errlen)
 	cfg->login_window_s = 300;
 	cfg->shutdown_grace_s = 10;
 	cfg->auth_cache_ms = 2000;
+	cfg->health_cache_ms = 250;
 	cfg->auto_migrate = false;
 
 	if (path != NULL && load_file(cfg, path, err, errlen) != 0)

@@ -48,6 +48,7 @@ typedef struct ogc_config {
 	int login_window_s;
 	int shutdown_grace_s;   /* SIGTERM: longest wait for in-flight requests */
 	int auth_cache_ms;      /* a worker reuses a checked token this long; 0 off */
+	int health_cache_ms;    /* /healthz reuses a worker's good check this long */
 	bool auto_migrate;      /* serve: apply pending migrations at start-up */
 	char **trusted_proxies; /* peers whose X-Real-IP / X-Forwarded-For we believe */
 	size_t ntrusted_proxies;
@@ -63,7 +64,24 @@ void ogc_config_free(ogc_config *cfg);
 
 void ogc_log(og_log_level level, const char *fmt, ...) OG_PRINTF(2, 3);
 void ogc_logv(og_log_level level, const char *fmt, va_list ap);
-void ogc_log_set_role(const char *role); /* "master", "worker 2", ... */
+void ogc_log_set_role(const char *role); /* "master", "worker 2", ...; after each fork */
+/* The per-request line, at INFO.  Written at once, or, once a worker has
+ * called ogc_log_defer, collected until ogc_log_flush: `schedule` is called
+ * when a line is collected into an empty buffer and must make the caller
+ * flush before its event loop waits again. */
+void ogc_log_access(const char *fmt, ...) OG_PRINTF(1, 2);
+void ogc_log_defer(void (*schedule)(void));
+void ogc_log_flush(void); /* async-signal-safe: write(2) only */
+
+/* ------------------------------------------------------------------ */
+/* json_out.c — compact JSON text: json_dumps(v, JSON_COMPACT |
+ * JSON_ENCODE_ANY)'s bytes, without its per-container costs */
+
+/* Receives the text in pieces; returns 0, or -1 to stop the encoding. */
+typedef int (*ogc_json_sink)(const char *data, size_t len, void *arg);
+/* 0, or -1 when the value cannot be encoded or the sink stopped (what was
+ * passed on by then is incomplete).  value: borrowed. */
+int ogc_json_write(const json_t *value, ogc_json_sink sink, void *arg);
 
 /* ------------------------------------------------------------------ */
 /* db.c — one libpq connection per worker, reconnect with backoff */
@@ -223,12 +241,15 @@ struct og_req {
 	char *idem_hash;      /* hash of the request it was first used for, owned */
 	const char *raw_type; /* its Content-Type, static */
 	double started;       /* ogc_now() at dispatch */
+	struct bufferevent *reply_bev; /* borrowed from evhttp: the connection a reply was queued on */
 };
 
 void ogc_req_reply_json(og_req *req, int status, json_t *body);
 int ogc_req_stream_begin(og_req *req, int status, const char *content_type);
 int ogc_req_stream_write(og_req *req, const void *data, size_t len);
 int ogc_req_stream_end(og_req *req);
+/* Writes a queued reply in this loop turn if the socket takes it. */
+void ogc_req_write_soon(struct bufferevent *bev);
 void ogc_req_reply_error(og_req *req, int status, const char *code, const char *message,
                          const char *field);
 /* Runs SQL for a request; on failure sets the error reply and returns NULL. */

@@ -14,6 +14,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_struct.h> /* ev_write: see ogc_req_write_soon */
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "core.h"
@@ -30,11 +32,15 @@ void ogc_req_reply_json(og_req *req, int status, json_t *body)
 void ogc_req_reply_error(og_req *req, int status, const char *code, const char *message,
                          const char *field)
 {
-	json_t *err = json_pack("{s:s, s:s}", "code", code ? code : "error", "message",
-	                        message ? message : "");
+	/* Built directly: json_pack would parse its format on every error. */
+	json_t *err = json_object(), *body = json_object();
+
+	json_object_set_new_nocheck(err, "code", json_string(code ? code : "error"));
+	json_object_set_new_nocheck(err, "message", json_string(message ? message : ""));
 	if (field != NULL)
-		json_object_set_new(err, "field", json_string(field));
-	ogc_req_reply_json(req, status, json_pack("{s:o}", "error", err));
+		json_object_set_new_nocheck(err, "field", json_string(field));
+	json_object_set_new_nocheck(body, "error", err);
+	ogc_req_reply_json(req, status, body);
 }
 
 PGresult *ogc_req_exec(og_req *req, const char *sql, int nparams, const char *const *params)
@@ -55,6 +61,26 @@ PGresult *ogc_req_exec(og_req *req, const char *sql, int nparams, const char *co
 		ogc_req_reply_error(req, err.status, err.code, err.message, NULL);
 	}
 	return res;
+}
+
+/*
+ * evhttp queues a reply and asks epoll to report the socket writable; the
+ * write then happens one loop turn later, after an epoll_ctl to add
+ * EPOLLOUT and another to remove it: most of the system calls of a small
+ * request.  A reply's socket is nearly always writable, so this makes
+ * libevent run its own write callback in the current turn, as if epoll had
+ * reported it: it writes, and once all is out it drops the write interest
+ * before the change list (daemon.c) reaches the kernel, then lets evhttp
+ * finish the request as usual.  If the socket is full the callback meets
+ * EAGAIN and leaves the event pending: the ordinary path.  The router calls
+ * this after the request's log line, so the line is still written before
+ * the reply (the log's flush event was made active first).  bev: borrowed;
+ * its ev_write is public in libevent 2.1's bufferevent_struct.h.
+ */
+void ogc_req_write_soon(struct bufferevent *bev)
+{
+	if (bev != NULL && event_pending(&bev->ev_write, EV_WRITE, NULL))
+		event_active(&bev->ev_write, EV_WRITE, 0);
 }
 
 /*

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -34,10 +35,15 @@ typedef struct route_entry {
 	json_t *doc[5]; /* OpenAPI detail per method bit, owned */
 	int nseg;
 	char *seg[MAX_SEGMENTS]; /* owned copies; "{name}" marks a parameter */
+	int next_same_nseg;      /* 1 + index of the next route as long; 0: none */
 } route_entry;
 
 static route_entry routes[OGC_MAX_ROUTES];
 static size_t nroutes;
+/* Per segment count, 1 + index of the first and last route that long (0:
+ * none): a request is compared only with routes of its own length, in the
+ * order they were added. */
+static int first_by_nseg[MAX_SEGMENTS + 1], last_by_nseg[MAX_SEGMENTS + 1];
 
 static int split_path(char *path, char **seg, int max)
 {
@@ -133,6 +139,11 @@ int ogc_router_add(og_plugin *owner, unsigned methods, const char *path, const c
 	free(copy);
 	e->route = (ogc_route){methods, path,        permission, handler, summary ? summary : "",
 	                       owner,   (int)nroutes};
+	if (last_by_nseg[n] != 0)
+		routes[last_by_nseg[n] - 1].next_same_nseg = (int)nroutes + 1;
+	else
+		first_by_nseg[n] = (int)nroutes + 1;
+	last_by_nseg[n] = (int)nroutes + 1;
 	nroutes++;
 	return 0;
 }
@@ -205,10 +216,10 @@ static const route_entry *match(og_req *req, unsigned method, unsigned *allowed)
 		free(copy);
 		return NULL;
 	}
-	for (size_t i = 0; i < nroutes; i++) {
-		const route_entry *e = &routes[i];
+	for (int i = first_by_nseg[n]; i != 0; i = routes[i - 1].next_same_nseg) {
+		const route_entry *e = &routes[i - 1];
 		int score = 0;
-		bool ok = e->nseg == n;
+		bool ok = true;
 
 		for (int k = 0; ok && k < n; k++) {
 			if (is_param(e->seg[k]))
@@ -365,7 +376,13 @@ static void peer_address(og_req *req)
 
 	if (conn != NULL)
 		evhttp_connection_get_peer(conn, &addr, &port);
-	snprintf(req->client_addr, sizeof(req->client_addr), "%s", addr ? addr : "-");
+	{
+		/* a bounded copy; snprintf("%s") costs more on every request */
+		const char *a = addr ? addr : "-";
+		size_t n = strnlen(a, sizeof(req->client_addr) - 1);
+		memcpy(req->client_addr, a, n);
+		req->client_addr[n] = '\0';
+	}
 	/* Behind a reverse proxy every client shares the proxy's address, and
 	 * one client's failed logins would lock out everyone.  Only a peer the
 	 * operator listed in trusted_proxies may name the client. */
@@ -406,8 +423,14 @@ static void new_request_id(og_req *req)
 		seed |= 1;
 	}
 	counter++;
-	snprintf(req->request_id, sizeof(req->request_id), "%016llx",
-	         (seed ^ (counter * 0x9E3779B97F4A7C15ULL)));
+	{
+		unsigned long long v = seed ^ (counter * 0x9E3779B97F4A7C15ULL);
+
+		/* "%016llx", without printf on every request's path */
+		for (int i = 15; i >= 0; i--, v >>= 4)
+			req->request_id[i] = "0123456789abcdef"[v & 15];
+		req->request_id[16] = '\0';
+	}
 }
 
 static void free_req(og_req *req)
@@ -439,33 +462,88 @@ static void reply_done(struct evhttp_request *ev, void *arg)
 	w->pending_replies--;
 }
 
+/* The JSON encoder (json_out.c) writes into this: small replies are encoded
+ * straight into one stack buffer and copied into the reply once; longer
+ * ones go out in chunks of its size.  (json_dumps would allocate, grow by
+ * realloc and copy again, for every reply.) */
+struct reply_sink {
+	struct evbuffer *out;
+	size_t n;
+	char buf[8192];
+};
+
+static int sink_add(const char *s, size_t len, void *arg)
+{
+	struct reply_sink *k = arg;
+
+	if (k->n + len > sizeof(k->buf)) {
+		evbuffer_add(k->out, k->buf, k->n);
+		k->n = 0;
+		if (len > sizeof(k->buf))
+			return evbuffer_add(k->out, s, len);
+	}
+	memcpy(k->buf + k->n, s, len);
+	k->n += len;
+	return 0;
+}
+
+/* evhttp formats a Date header for each reply it sends without one
+ * (gmtime and snprintf: a tenth of a small request's instructions); it
+ * changes once a second.  RFC 9110's IMF-fixdate, names spelt out so the
+ * locale cannot change them. */
+static const char *http_date(void)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static time_t cached = (time_t)-1;
+	static char text[40];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != cached && gmtime_r(&now, &tm) != NULL) {
+		snprintf(text, sizeof(text), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		         days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+		         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached = now;
+	}
+	return text;
+}
+
 static void send_reply(og_req *req)
 {
 	struct evbuffer *out = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
-	char *text;
 
 	if (req->raw != NULL) {
 		evbuffer_add_buffer(out, req->raw);
-		text = NULL;
 	} else {
-		text = json_dumps(req->reply ? req->reply : json_null(),
-		                  JSON_COMPACT | JSON_ENCODE_ANY);
-	}
-	if (text != NULL) {
-		evbuffer_add(out, text, strlen(text));
-		evbuffer_add(out, "\n", 1);
-		free(text);
+		struct reply_sink k;
+
+		k.out = out;
+		k.n = 0;
+		if (ogc_json_write(req->reply ? req->reply : json_null(), sink_add, &k) == 0) {
+			sink_add("\n", 1, &k);
+			evbuffer_add(out, k.buf, k.n);
+		} else {
+			evbuffer_drain(out, evbuffer_get_length(out)); /* as json_dumps: no body */
+		}
 	}
 	evhttp_remove_header(h, "Content-Type");
 	evhttp_add_header(h, "Content-Type",
 	                  req->raw ? req->raw_type : "application/json; charset=utf-8");
 	evhttp_add_header(h, "X-Request-Id", req->request_id);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Date", http_date());
 	if (req->worker->draining)
 		evhttp_add_header(h, "Connection", "close");
 	req->worker->pending_replies++;
 	evhttp_request_set_on_complete_cb(req->ev, reply_done, req->worker);
+	{
+		/* before the send: without a connection it frees req->ev */
+		struct evhttp_connection *conn = evhttp_request_get_connection(req->ev);
+		req->reply_bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	}
 	evhttp_send_reply(req->ev, req->status, NULL, out);
 	evbuffer_free(out);
 }
@@ -538,19 +616,60 @@ static int admit(og_req *req, const ogc_route *route)
 /*
  * A handler that crashes (a plugin dereferencing NULL, an abort()) takes
  * down its worker only; the master restarts it.  So that the log says
- * whose code it was, the line to write is formatted before every handler
- * runs, and a SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT handler (installed in
- * the worker at its first request) writes it with one write(2) — the only
- * async-signal-safe way — then restores the default action and re-raises,
- * so the master still sees the worker killed by that signal.
+ * whose code it was, the request and route are noted before every handler
+ * runs (two stores: this is on every request's path), and a
+ * SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT handler (installed in the worker at
+ * its first request) assembles the line with async-signal-safe calls only
+ * (strlen, memcpy, getpid, write), writes it with one write(2), then
+ * restores the default action and re-raises, so the master still sees the
+ * worker killed by that signal.  The request (on the dispatching frame) and
+ * route outlive the handler call, so the pointers are valid when it runs.
  */
-static char crash_line[512];
-static volatile sig_atomic_t crash_len;
+static const og_req *volatile crash_req;
+static const ogc_route *volatile crash_route;
+
+static size_t crash_put(char *buf, size_t n, size_t cap, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len > cap - n)
+		len = cap - n;
+	memcpy(buf + n, s, len);
+	return n + len;
+}
 
 static void on_crash(int sig)
 {
-	if (crash_len > 0 && write(STDERR_FILENO, crash_line, (size_t)crash_len) < 0)
-		crash_len = 0;
+	const og_req *req = crash_req;
+	const ogc_route *route = crash_route;
+
+	ogc_log_flush(); /* the lines of requests answered before this one */
+	if (req != NULL && route != NULL) {
+		char line[512], pid[24];
+		size_t n = 0, cap = sizeof(line) - 1;
+		long v = (long)getpid();
+		int k = (int)sizeof(pid) - 1;
+
+		pid[k] = '\0';
+		do
+			pid[--k] = (char)('0' + v % 10);
+		while ((v /= 10) > 0 && k > 0);
+		n = crash_put(line, n, cap, "worker (pid ");
+		n = crash_put(line, n, cap, pid + k);
+		n = crash_put(line, n, cap, ") crashed in ");
+		n = crash_put(line, n, cap, route->owner ? "plugin " : "the ");
+		n = crash_put(line, n, cap, owner_name(route->owner));
+		n = crash_put(line, n, cap, " route ");
+		n = crash_put(line, n, cap, method_name(req->method));
+		n = crash_put(line, n, cap, " ");
+		n = crash_put(line, n, cap, route->path);
+		n = crash_put(line, n, cap, " (request ");
+		n = crash_put(line, n, cap, req->request_id);
+		n = crash_put(line, n, cap, ")");
+		line[n++] = '\n';
+		if (write(STDERR_FILENO, line, n) < 0)
+			crash_req = NULL;
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -570,21 +689,6 @@ static void install_crash_handler(void)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
-}
-
-/* Formats the line on_crash writes while `route` runs for `req`. */
-static void crash_arm(const og_req *req, const ogc_route *route)
-{
-	int n = snprintf(crash_line, sizeof(crash_line),
-	                 "worker (pid %ld) crashed in %s %s route %s %s (request %s)\n",
-	                 (long)getpid(), route->owner ? "plugin" : "the", owner_name(route->owner),
-	                 method_name(req->method), route->path, req->request_id);
-
-	if (n >= (int)sizeof(crash_line)) {
-		n = (int)sizeof(crash_line) - 1;
-		crash_line[n - 1] = '\n';
-	}
-	crash_len = n > 0 ? n : 0;
 }
 
 void ogc_router_dispatch(struct evhttp_request *ev, void *arg)
@@ -681,9 +785,10 @@ void ogc_router_dispatch(struct evhttp_request *ev, void *arg)
 		}
 	}
 	install_crash_handler();
-	crash_arm(&req, req.route);
+	crash_req = &req;
+	crash_route = req.route;
 	req.route->handler(&req, ogc_host_api());
-	crash_len = 0;
+	crash_req = NULL;
 	if (req.streaming) {
 		if (!req.stream_ended)
 			ogc_req_stream_end(&req);
@@ -704,8 +809,10 @@ send:
 		send_reply(&req);
 	seconds = ogc_now() - req.started;
 	ogc_metrics_request(e ? e->route.index : -1, req.method, req.status, seconds);
-	ogc_log(OG_LOG_INFO, "request %s %s %s %d %.1fms %s %s", req.request_id,
-	        req.method ? method_name(req.method) : "-", req.path ? req.path : "-", req.status,
-	        seconds * 1000.0, req.authenticated ? req.caller.username : "-", req.client_addr);
+	ogc_log_access("request %s %s %s %d %.1fms %s %s", req.request_id,
+	               req.method ? method_name(req.method) : "-", req.path ? req.path : "-",
+	               req.status, seconds * 1000.0, req.authenticated ? req.caller.username : "-",
+	               req.client_addr);
+	ogc_req_write_soon(req.reply_bev);
 	free_req(&req);
 }

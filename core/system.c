@@ -5,21 +5,92 @@
  * /openapi.json is generated from the live route table, so it describes
  * exactly the core and plugin routes this daemon has loaded.
  */
+#include <poll.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 
 #include "core.h"
 
-static void health(og_req *req, const og_host_api *host)
+/*
+ * /healthz is what load balancers poll, often many times a second per
+ * host: a database round trip on every one would make the check the
+ * heaviest public route.  So a worker answers from its last good check for
+ * health_cache_ms (250 ms unless configured; docs/operations.md gives the
+ * bound) and runs SELECT 1 only after that, or at once when the connection
+ * is known broken: a query of any request that lost the connection marks
+ * it so (db.c), and an idle connection the server closed (pg_ctl stop,
+ * pg_terminate_backend, a restart) has its end-of-file read here without a
+ * round trip.  That look costs a system call, so a flood of /healthz makes
+ * it at most every HEALTH_PEEK_S.  So an outage shows on the next /healthz
+ * (HEALTH_PEEK_S after the last) in those cases, and within health_cache_ms
+ * otherwise (a network partition, a hung server).
+ * Only a success is cached: while the database is down every call asks
+ * again, which db.c's reconnect backoff keeps cheap.  Per worker process:
+ * each checks its own connection, which is what its 200/503 is about.
+ */
+#define HEALTH_PEEK_S 0.01
+
+static double health_ok_at;   /* ogc_now() of this worker's last good check; 0: none */
+static double health_peek_at; /* ogc_now() of its last look at the idle connection */
+
+/* true when the idle connection has nothing to say, or what it said did not
+ * end it: one poll(2) with a zero timeout when it is quiet.  A server that
+ * ends a session sends a FATAL message, then closes: libpq reads one, then
+ * the end-of-file, in separate reads; PQisBusy parses what was read (an
+ * idle connection's error is a notice) so no stale message waits for the
+ * next query. */
+static bool conn_still_open(ogc_db *db)
+{
+	PGconn *conn = ogc_db_conn(db); /* borrowed */
+	struct pollfd p = {.fd = conn ? PQsocket(conn) : -1, .events = POLLIN};
+
+	if (p.fd < 0)
+		return false;
+	for (int i = 0; i < 4 && poll(&p, 1, 0) > 0; i++) {
+		if (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK)
+			return false;
+		(void)PQisBusy(conn);
+	}
+	return true;
+}
+
+static bool database_up(og_req *req)
 {
 	ogc_dberr err;
-	bool up = ogc_db_ensure(req->db) == 0 && ogc_db_command(req->db, "SELECT 1", &err) == 0;
+	bool up;
 
-	host->reply_json(req, up ? 200 : 503,
-	                 json_pack("{s:s, s:s, s:i}", "status", up ? "ok" : "unavailable",
-	                           "database", up ? "ok" : "unreachable", "worker",
-	                           req->worker->number));
+	double now = req->started;
+
+	if (health_ok_at > 0 && now - health_ok_at < req->cfg->health_cache_ms / 1000.0 &&
+	    ogc_db_is_up(req->db)) {
+		if (now - health_peek_at < HEALTH_PEEK_S)
+			return true;
+		health_peek_at = now;
+		if (conn_still_open(req->db))
+			return true;
+	}
+	up = ogc_db_ensure(req->db) == 0 && ogc_db_command(req->db, "SELECT 1", &err) == 0;
+	health_ok_at = up ? ogc_now() : 0;
+	return up;
+}
+
+static void health(og_req *req, const og_host_api *host)
+{
+	/* This worker's two answers never change: written once, then sent by
+	 * reference instead of packed and encoded on every call. */
+	static char text[2][96];
+	bool up = database_up(req);
+
+	(void)host;
+	if (text[up][0] == '\0')
+		snprintf(text[up], sizeof(text[up]),
+		         "{\"status\":\"%s\",\"database\":\"%s\",\"worker\":%d}\n",
+		         up ? "ok" : "unavailable", up ? "ok" : "unreachable", req->worker->number);
+	req->raw = evbuffer_new();
+	req->raw_type = "application/json; charset=utf-8";
+	evbuffer_add_reference(req->raw, text[up], strlen(text[up]), NULL, NULL);
+	req->status = up ? 200 : 503;
 }
 
 static void metrics(og_req *req, const og_host_api *host)
