@@ -299,6 +299,53 @@ int ogc_util_body_known_keys(og_req *req, json_t *obj, const char *const *known,
 	return 0;
 }
 
+/*
+ * The check of each kind, shared by a body member and a query parameter so
+ * that both answer with the same message: 1 with *out set, or -1 after the
+ * 422.  ok says the value had the right JSON type or parsed as a number.
+ */
+static int take_id(og_req *req, const char *name, bool ok, int64_t v, int64_t *out)
+{
+	if (!ok || v < 1) {
+		invalidf(req, name, "%s must be an id (a positive integer)", name);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+static int take_int(og_req *req, const char *name, bool ok, int64_t v, int64_t min, int64_t max,
+                    int64_t *out)
+{
+	if (!ok || v < min || v > max) {
+		invalidf(req, name, "%s must be an integer from %" PRId64 " to %" PRId64, name, min,
+		         max);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+/* s: NULL when the member is not a string. */
+static int take_date(og_req *req, const char *name, const char *s, const char **out)
+{
+	if (!ogc_util_date_valid(s)) {
+		invalidf(req, name, "%s must be a date written YYYY-MM-DD", name);
+		return -1;
+	}
+	*out = s;
+	return 1;
+}
+
+static int take_enum(og_req *req, const char *name, const char *s, const char *const *values,
+                     const char **out)
+{
+	if ((*out = one_of(s, values)) != NULL)
+		return 1;
+	invalid_enum(req, name, values);
+	return -1;
+}
+
 int ogc_util_body_text(og_req *req, json_t *obj, const char *name, size_t max, int required,
                        const char **out)
 {
@@ -333,12 +380,7 @@ int ogc_util_body_id(og_req *req, json_t *obj, const char *name, int required, i
 	*out = 0;
 	if (rc <= 0)
 		return rc;
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		invalidf(req, name, "%s must be an id (a positive integer)", name);
-		return -1;
-	}
-	*out = json_integer_value(v);
-	return 1;
+	return take_id(req, name, json_is_integer(v), json_integer_value(v), out);
 }
 
 int ogc_util_body_int(og_req *req, json_t *obj, const char *name, int64_t min, int64_t max,
@@ -350,13 +392,7 @@ int ogc_util_body_int(og_req *req, json_t *obj, const char *name, int64_t min, i
 	*out = 0;
 	if (rc <= 0)
 		return rc;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		invalidf(req, name, "%s must be an integer from %" PRId64 " to %" PRId64, name, min,
-		         max);
-		return -1;
-	}
-	*out = json_integer_value(v);
-	return 1;
+	return take_int(req, name, json_is_integer(v), json_integer_value(v), min, max, out);
 }
 
 int ogc_util_body_date(og_req *req, json_t *obj, const char *name, int required, const char **out)
@@ -365,14 +401,7 @@ int ogc_util_body_date(og_req *req, json_t *obj, const char *name, int required,
 	int rc = member(req, obj, name, required, &v);
 
 	*out = NULL;
-	if (rc <= 0)
-		return rc;
-	if (!json_is_string(v) || !ogc_util_date_valid(json_string_value(v))) {
-		invalidf(req, name, "%s must be a date written YYYY-MM-DD", name);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 1;
+	return rc <= 0 ? rc : take_date(req, name, json_string_value(v), out);
 }
 
 int ogc_util_body_enum(og_req *req, json_t *obj, const char *name, const char *const *values,
@@ -382,50 +411,37 @@ int ogc_util_body_enum(og_req *req, json_t *obj, const char *name, const char *c
 	int rc = member(req, obj, name, required, &v);
 
 	*out = NULL;
-	if (rc <= 0)
-		return rc;
-	if ((*out = one_of(json_string_value(v), values)) == NULL) {
-		invalid_enum(req, name, values);
-		return -1;
-	}
-	return 1;
+	return rc <= 0 ? rc : take_enum(req, name, json_string_value(v), values, out);
 }
 
 int ogc_util_query_id(og_req *req, const char *name, int64_t *out)
 {
 	const char *s = evhttp_find_header(&req->query, name);
+	int64_t v = 0;
+	bool ok;
 
 	*out = 0;
 	if (s == NULL)
 		return 0;
-	if (!ogc_util_parse_id(s, out)) {
-		*out = 0;
-		invalidf(req, name, "%s must be an id (a positive integer)", name);
-		return -1;
-	}
-	return 1;
+	ok = ogc_util_parse_id(s, &v); /* before v is read: argument order is unspecified */
+	return take_id(req, name, ok, v, out);
 }
 
 int ogc_util_query_int(og_req *req, const char *name, int64_t min, int64_t max, int64_t *out)
 {
 	const char *s = evhttp_find_header(&req->query, name);
 	const char *digits = s != NULL && s[0] == '-' ? s + 1 : s;
-	char *end;
-	long long v;
+	char *end = NULL;
+	long long v = 0;
 
 	*out = 0;
 	if (s == NULL)
 		return 0;
+	/* Digits with an optional minus: not "+1", " 1", "1x", nor overflow. */
 	errno = 0;
-	v = digits[0] >= '0' && digits[0] <= '9' ? strtoll(s, &end, 10) : 0;
-	if (digits[0] < '0' || digits[0] > '9' || errno != 0 || *end != '\0' || v < min ||
-	    v > max) {
-		invalidf(req, name, "%s must be an integer from %" PRId64 " to %" PRId64, name, min,
-		         max);
-		return -1;
-	}
-	*out = v;
-	return 1;
+	if (digits[0] >= '0' && digits[0] <= '9')
+		v = strtoll(s, &end, 10);
+	return take_int(req, name, end != NULL && *end == '\0' && errno == 0, v, min, max, out);
 }
 
 int ogc_util_query_date(og_req *req, const char *name, const char **out)
@@ -433,14 +449,7 @@ int ogc_util_query_date(og_req *req, const char *name, const char **out)
 	const char *s = evhttp_find_header(&req->query, name);
 
 	*out = NULL;
-	if (s == NULL)
-		return 0;
-	if (!ogc_util_date_valid(s)) {
-		invalidf(req, name, "%s must be a date written YYYY-MM-DD", name);
-		return -1;
-	}
-	*out = s;
-	return 1;
+	return s == NULL ? 0 : take_date(req, name, s, out);
 }
 
 int ogc_util_query_enum(og_req *req, const char *name, const char *const *values, const char **out)
@@ -448,13 +457,7 @@ int ogc_util_query_enum(og_req *req, const char *name, const char *const *values
 	const char *s = evhttp_find_header(&req->query, name);
 
 	*out = NULL;
-	if (s == NULL)
-		return 0;
-	if ((*out = one_of(s, values)) == NULL) {
-		invalid_enum(req, name, values);
-		return -1;
-	}
-	return 1;
+	return s == NULL ? 0 : take_enum(req, name, s, values, out);
 }
 
 int ogc_util_query_bool(og_req *req, const char *name, int *out)
