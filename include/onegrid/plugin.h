@@ -284,7 +284,9 @@ struct og_host_api {
 	 * Each returns 1 when the value is present and valid (*out set), 0
 	 * when it is absent — or JSON null — and not required (*out NULL or
 	 * 0), and -1 with the 422 already set (or, for body_object, NULL
-	 * after a 400).  A handler checks `< 0` and returns.
+	 * after a 400).  A handler checks `< 0` and returns.  `required` is
+	 * OG_REQUIRED or OG_OPTIONAL: an absent required member is a 422
+	 * "<name> is required".
 	 *
 	 * Body members: `obj` is the body or an object inside it (borrowed).
 	 * `name` is the member's key; for a member of a nested object it may
