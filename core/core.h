@@ -288,6 +288,26 @@ char *ogc_util_like_pattern(const char *s, size_t n);
  * row kept (the next cursor), or 0 when this is the last page; *items is
  * then an array (new, the caller's). */
 int64_t ogc_util_page_cut(json_t **items, int limit);
+/* A calendar date written YYYY-MM-DD, years 1900..2999 (NULL: false). */
+bool ogc_util_date_valid(const char *s);
+/* The readers of og_host_api ABI 1.3, documented there (body_object is
+ * ogc_util_body): 1 present, 0 absent, -1 after a 422 naming the field.
+ * Returned strings are borrowed from obj or req, enums from values. */
+json_t *ogc_util_body(og_req *req);
+int ogc_util_body_known_keys(og_req *req, json_t *obj, const char *const *known, const char *path);
+int ogc_util_body_text(og_req *req, json_t *obj, const char *name, size_t max, int required,
+                       const char **out);
+int ogc_util_body_id(og_req *req, json_t *obj, const char *name, int required, int64_t *out);
+int ogc_util_body_int(og_req *req, json_t *obj, const char *name, int64_t min, int64_t max,
+                      int required, int64_t *out);
+int ogc_util_body_date(og_req *req, json_t *obj, const char *name, int required, const char **out);
+int ogc_util_body_enum(og_req *req, json_t *obj, const char *name, const char *const *values,
+                       int required, const char **out);
+int ogc_util_query_id(og_req *req, const char *name, int64_t *out);
+int ogc_util_query_int(og_req *req, const char *name, int64_t min, int64_t max, int64_t *out);
+int ogc_util_query_date(og_req *req, const char *name, const char **out);
+int ogc_util_query_enum(og_req *req, const char *name, const char *const *values, const char **out);
+int ogc_util_query_bool(og_req *req, const char *name, int *out);
 
 /* Helpers shared by route modules, defined in the module owning the concept. */
 

@@ -288,6 +288,19 @@ static const og_host_api host_api = {
         .reply_stream_begin = ogc_req_stream_begin,
         .reply_stream_write = ogc_req_stream_write,
         .reply_stream_end = ogc_req_stream_end,
+        /* ===== ABI 1.3: request readers ===== */
+        .body_object = ogc_util_body,
+        .body_known_keys = ogc_util_body_known_keys,
+        .body_text = ogc_util_body_text,
+        .body_id = ogc_util_body_id,
+        .body_int = ogc_util_body_int,
+        .body_date = ogc_util_body_date,
+        .body_enum = ogc_util_body_enum,
+        .query_id = ogc_util_query_id,
+        .query_int = ogc_util_query_int,
+        .query_date = ogc_util_query_date,
+        .query_enum = ogc_util_query_enum,
+        .query_bool = ogc_util_query_bool,
 };
 
 const og_host_api *ogc_host_api(void)

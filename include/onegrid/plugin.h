@@ -34,7 +34,7 @@ extern "C" {
 
 #define OG_PLUGIN_MAGIC 0x4F47504CU /* "OGPL" */
 #define OG_ABI_MAJOR 1
-#define OG_ABI_MINOR 2
+#define OG_ABI_MINOR 3
 
 #if defined(__GNUC__)
 #define OG_EXPORT __attribute__((visibility("default")))
@@ -157,6 +157,10 @@ typedef struct og_ledger_def {
 	size_t ncolumns;
 } og_ledger_def;
 
+/* ABI 1.3: the `required` argument of the body readers of og_host_api. */
+#define OG_OPTIONAL 0
+#define OG_REQUIRED 1
+
 /*
  * Host services.  Members are only ever appended.  Functions marked
  * "init only" fail (return -1 and log) once the plugin's init has returned.
@@ -268,6 +272,65 @@ struct og_host_api {
 	int (*reply_stream_begin)(og_req *req, int status, const char *content_type);
 	int (*reply_stream_write)(og_req *req, const void *data, size_t len);
 	int (*reply_stream_end)(og_req *req);
+
+	/* ===== ABI 1.3: request readers ===== */
+
+	/*
+	 * Readers of a request's input, so that every plugin answers bad
+	 * input as the core does: 422, code "invalid", `field` naming the
+	 * member or parameter, and a message that starts with that name
+	 * ("summary must be 1 to 2000 characters (no NUL)").
+	 *
+	 * Each returns 1 when the value is present and valid (*out set), 0
+	 * when it is absent — or JSON null — and not required (*out NULL or
+	 * 0), and -1 with the 422 already set (or, for body_object, NULL
+	 * after a 400).  A handler checks `< 0` and returns.  `required` is
+	 * OG_REQUIRED or OG_OPTIONAL: an absent required member is a 422
+	 * "<name> is required".
+	 *
+	 * Body members: `obj` is the body or an object inside it (borrowed).
+	 * `name` is the member's key; for a member of a nested object it may
+	 * be the JSON path to it ("parties[0].role"): the key read is then
+	 * the part after the last '.', and the error names the whole path.
+	 * Text and dates come back borrowed from obj, enums as the matching
+	 * entry of `values`: valid until the handler returns, never freed.
+	 *   body_object: the request body if it is a JSON object (borrowed);
+	 *                NULL after a 400 (no body, or not an object);
+	 *   body_known_keys: refuses the first member of obj whose key is
+	 *                not in `known` (NULL-terminated) — a typo such as
+	 *                "monthly_amount" must not pass silently; `path` is
+	 *                obj's JSON path in the body ("parties[0]") or NULL
+	 *                for the body itself.  0 or -1;
+	 *   body_text:   a string of 1..max characters (not bytes), no NUL;
+	 *   body_id:     an integer >= 1 (the id of a row);
+	 *   body_int:    an integer in [min, max];
+	 *   body_date:   a calendar date written YYYY-MM-DD, years 1900..2999;
+	 *   body_enum:   a string equal to one of `values` (NULL-terminated;
+	 *                the message lists them).
+	 *
+	 * Query parameters (?name=...; absent gives 0, an empty value is
+	 * invalid; strings returned are borrowed from req):
+	 *   query_id, query_int, query_date, query_enum: as the body kinds;
+	 *   query_bool:  "true" or "false"; *out 1, 0, or -1 when absent.
+	 */
+	json_t *(*body_object)(og_req *req);
+	int (*body_known_keys)(og_req *req, json_t *obj, const char *const *known,
+	                       const char *path /* may be NULL */);
+	int (*body_text)(og_req *req, json_t *obj, const char *name, size_t max, int required,
+	                 const char **out);
+	int (*body_id)(og_req *req, json_t *obj, const char *name, int required, int64_t *out);
+	int (*body_int)(og_req *req, json_t *obj, const char *name, int64_t min, int64_t max,
+	                int required, int64_t *out);
+	int (*body_date)(og_req *req, json_t *obj, const char *name, int required,
+	                 const char **out);
+	int (*body_enum)(og_req *req, json_t *obj, const char *name, const char *const *values,
+	                 int required, const char **out);
+	int (*query_id)(og_req *req, const char *name, int64_t *out);
+	int (*query_int)(og_req *req, const char *name, int64_t min, int64_t max, int64_t *out);
+	int (*query_date)(og_req *req, const char *name, const char **out);
+	int (*query_enum)(og_req *req, const char *name, const char *const *values,
+	                  const char **out);
+	int (*query_bool)(og_req *req, const char *name, int *out);
 };
 
 /*

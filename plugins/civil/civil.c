@@ -43,7 +43,6 @@
  * Every write is audited in its transaction.  Everything is static; the
  * only exported symbol is og_plugin_desc.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -179,22 +178,6 @@ static const char *civil_id_text(int64_t v, char buf[24])
 	return buf;
 }
 
-/* A whole unsigned decimal ("42"; not "+42", " 42", "4x"); 0 or -1. */
-static int civil_parse_int(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* strdup without POSIX (plugins build with plain -std=c11); new, free(). */
 static char *civil_strdup(const char *s)
 {
@@ -204,39 +187,6 @@ static char *civil_strdup(const char *s)
 	if (copy != NULL)
 		memcpy(copy, s, n);
 	return copy;
-}
-
-/* Characters (not bytes) of valid UTF-8. */
-static size_t civil_utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* A calendar date written YYYY-MM-DD (years 1900..2999). */
-static bool civil_date_valid(const char *s)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d, i, max;
-
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	y = atoi(s);
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1)
-		return false;
-	max = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		max = 29;
-	return d <= max;
 }
 
 /* A 422 naming the field. */
@@ -271,118 +221,9 @@ static void civil_reply_error_with(og_req *req, const og_host_api *host, int sta
 	host->reply_json(req, status, json_pack("{s:o}", "error", err)); /* steals err */
 }
 
-/* The body as a JSON object (borrowed), or NULL after a 400. */
-static json_t *civil_body(og_req *req, const og_host_api *host)
-{
-	json_t *in = host->body(req);
-
-	if (!json_is_object(in)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return NULL;
-	}
-	return in;
-}
-
-/* Refuses members not in `known` (NULL-terminated): a typo such as
- * "monthly_amount" for "monthly_amount_fen" must not pass silently. */
-static int civil_known_keys(og_req *req, const og_host_api *host, json_t *in,
-                            const char *const *known)
-{
-	const char *key;
-	json_t *v;
-	char msg[160];
-
-	json_object_foreach(in, key, v) {
-		size_t i;
-		bool ok = false;
-
-		(void)v;
-		for (i = 0; known[i] != NULL && !ok; i++)
-			ok = strcmp(known[i], key) == 0;
-		if (!ok) {
-			snprintf(msg, sizeof(msg), "unknown field %.64s", key);
-			civil_invalid(req, host, key, msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
- * An optional text member: absent or null leaves *out NULL; otherwise a
- * string of 1..max characters without NUL.  0, or -1 after a 422.
- */
-static int civil_opt_text(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                          size_t max, const char **out)
-{
-	json_t *v = json_object_get(in, field);
-	const char *s;
-	char msg[128];
-	size_t len;
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		snprintf(msg, sizeof(msg), "%s must be a string", field);
-		civil_invalid(req, host, field, msg);
-		return -1;
-	}
-	s = json_string_value(v);
-	len = civil_utf8_len(s);
-	if (strlen(s) != json_string_length(v) || len < 1 || len > max) {
-		snprintf(msg, sizeof(msg), "%s must be 1 to %zu characters (no NUL)", field, max);
-		civil_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = s;
-	return 0;
-}
-
-/* An optional date member "YYYY-MM-DD": absent or null leaves *out NULL. */
-static int civil_opt_date(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                          const char **out)
-{
-	json_t *v = json_object_get(in, field);
-	char msg[128];
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || !civil_date_valid(json_string_value(v))) {
-		snprintf(msg, sizeof(msg), "%s must be a date written YYYY-MM-DD", field);
-		civil_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* An optional integer member in [min, max]: *present says whether given. */
-static int civil_opt_int(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                         int64_t min, int64_t max, const char *what, int64_t *out, bool *present)
-{
-	json_t *v = json_object_get(in, field);
-	char msg[200];
-
-	*present = false;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		snprintf(msg, sizeof(msg), "%s must be %s from %" PRId64 " to %" PRId64, field,
-		         what, min, max);
-		civil_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = json_integer_value(v);
-	*present = true;
-	return 0;
-}
-
-/* A money member: integer fen, never a fraction (1 yuan = 100 fen). */
-static int civil_opt_amount(og_req *req, const og_host_api *host, json_t *in, int64_t *out,
-                            bool *present)
+/* A money member: integer fen, never a fraction (1 yuan = 100 fen).  1
+ * given, 0 absent, -1 after a 422. */
+static int civil_opt_amount(og_req *req, const og_host_api *host, json_t *in, int64_t *out)
 {
 	json_t *v = json_object_get(in, "monthly_amount_fen");
 
@@ -392,42 +233,7 @@ static int civil_opt_amount(og_req *req, const og_host_api *host, json_t *in, in
 		              "never a fraction");
 		return -1;
 	}
-	return civil_opt_int(req, host, in, "monthly_amount_fen", 0, CIVIL_AMOUNT_MAX,
-	                     "an integer number of fen", out, present);
-}
-
-/* An optional id query parameter (?household=12): 0 when absent. */
-static int civil_query_id(og_req *req, const og_host_api *host, const char *name, int64_t *out)
-{
-	const char *s = host->query_param(req, name);
-	char msg[96];
-
-	*out = 0;
-	if (s == NULL)
-		return 0;
-	if (civil_parse_int(s, out) < 0 || *out <= 0) {
-		snprintf(msg, sizeof(msg), "%s must be an id (a positive integer)", name);
-		civil_invalid(req, host, name, msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* An optional boolean query parameter: -1 absent, 0 false, 1 true; -2 after a 422. */
-static int civil_query_bool(og_req *req, const og_host_api *host, const char *name)
-{
-	const char *s = host->query_param(req, name);
-	char msg[96];
-
-	if (s == NULL)
-		return -1;
-	if (strcmp(s, "true") == 0)
-		return 1;
-	if (strcmp(s, "false") == 0)
-		return 0;
-	snprintf(msg, sizeof(msg), "%s must be true or false", name);
-	civil_invalid(req, host, name, msg);
-	return -2;
+	return host->body_int(req, in, "monthly_amount_fen", 0, CIVIL_AMOUNT_MAX, OG_OPTIONAL, out);
 }
 
 /*
@@ -551,26 +357,22 @@ static void civil_programmes_patch(og_req *req, const og_host_api *host)
 	const char *code = host->path_param(req, "code");
 	json_t *in, *before = NULL, *after = NULL, *amount;
 	int64_t version, notice = 0, months = 0, fen = 0;
-	bool has_notice, has_months;
+	int has_notice, has_months; /* 1 when given */
 	char sv[24], sn[24], sm[24], sf[24], msg[96];
 	const char *params[7];
 	int n;
 
-	if ((in = civil_body(req, host)) == NULL || civil_known_keys(req, host, in, known) < 0 ||
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    civil_opt_int(req, host, in, "notice_days", 0, 60, "a number of days", &notice,
-	                  &has_notice) < 0 ||
-	    civil_opt_int(req, host, in, "review_months", 1, 60, "a number of months", &months,
-	                  &has_months) < 0)
+	    (has_notice = host->body_int(req, in, "notice_days", 0, 60, OG_OPTIONAL, &notice)) <
+	            0 ||
+	    (has_months = host->body_int(req, in, "review_months", 1, 60, OG_OPTIONAL, &months)) <
+	            0 ||
+	    host->body_int(req, in, "default_amount_fen", 0, CIVIL_AMOUNT_MAX, OG_OPTIONAL, &fen) <
+	            0)
 		return;
 	amount = json_object_get(in, "default_amount_fen");
-	if (amount != NULL && !json_is_null(amount)) {
-		bool present;
-
-		if (civil_opt_int(req, host, in, "default_amount_fen", 0, CIVIL_AMOUNT_MAX,
-		                  "an integer number of fen", &fen, &present) < 0)
-			return;
-	}
 	params[0] = code;
 	n = host->query_json(req,
 	                     "SELECT " CIVIL_PROGRAMME_JSON " FROM civil.programme p"
@@ -634,7 +436,7 @@ static int64_t civil_settings_district(og_req *req, const og_host_api *host)
 	og_result *r;
 	int rows;
 
-	if (civil_query_id(req, host, "district", &id) < 0)
+	if (host->query_id(req, "district", &id) < 0)
 		return 0;
 	if (id == 0)
 		id = me->district_id;
@@ -700,21 +502,16 @@ static void civil_settings_patch(og_req *req, const og_host_api *host)
 	const og_caller *me = host->caller(req);
 	json_t *in, *before = NULL, *after = NULL;
 	int64_t district, version, age = 0;
-	bool has_age;
 	char sid[24], sv[24], sa[24], su[24], msg[96];
 	const char *params[4];
 	og_result *r;
 	int n;
 
-	if ((in = civil_body(req, host)) == NULL || civil_known_keys(req, host, in, known) < 0 ||
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    civil_opt_int(req, host, in, "elderly_age", 60, 120, "an age in years", &age,
-	                  &has_age) < 0)
+	    host->body_int(req, in, "elderly_age", 60, 120, OG_REQUIRED, &age) < 0)
 		return;
-	if (!has_age) {
-		civil_invalid(req, host, "elderly_age", "elderly_age is required");
-		return;
-	}
 	if ((district = civil_settings_district(req, host)) == 0)
 		return;
 	params[0] = civil_id_text(district, sid);
@@ -783,13 +580,12 @@ static void civil_cases_list(og_req *req, const og_host_api *host)
 	og_result *r;
 	int rows;
 
-	if (host->page(req, &limit, &cursor) < 0 ||
-	    civil_query_id(req, host, "region", &region) < 0 ||
-	    civil_query_id(req, host, "household", &household) < 0 ||
-	    civil_query_id(req, host, "resident", &resident) < 0)
+	if (host->page(req, &limit, &cursor) < 0 || host->query_id(req, "region", &region) < 0 ||
+	    host->query_id(req, "household", &household) < 0 ||
+	    host->query_id(req, "resident", &resident) < 0)
 		return;
-	if ((incomplete = civil_query_bool(req, host, "incomplete")) == -2 ||
-	    (review_due = civil_query_bool(req, host, "review_due")) == -2)
+	if (host->query_bool(req, "incomplete", &incomplete) < 0 ||
+	    host->query_bool(req, "review_due", &review_due) < 0)
 		return;
 	if (status != NULL && !civil_known_status(status)) {
 		civil_invalid(req, host, "status",
@@ -1165,13 +961,13 @@ static void civil_case_create(og_req *req, const og_host_api *host)
 	json_t *in, *v, *prog = NULL, *after = NULL;
 	const char *programme, *applied_on, *note;
 	int64_t household = 0, resident = 0, grid = 0, id;
-	bool present;
 	char sh[24], sr[24], su[24], sid[24], msg[160], location[80];
 	const char *params[6];
 	og_result *r;
 	int n;
 
-	if ((in = civil_body(req, host)) == NULL || civil_known_keys(req, host, in, known) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0)
 		return;
 	v = json_object_get(in, "programme");
 	if (!json_is_string(v)) {
@@ -1180,12 +976,10 @@ static void civil_case_create(og_req *req, const og_host_api *host)
 		return;
 	}
 	programme = json_string_value(v);
-	if (civil_opt_int(req, host, in, "household_id", 1, INT64_MAX, "an id", &household,
-	                  &present) < 0 ||
-	    civil_opt_int(req, host, in, "resident_id", 1, INT64_MAX, "an id", &resident,
-	                  &present) < 0 ||
-	    civil_opt_date(req, host, in, "applied_on", &applied_on) < 0 ||
-	    civil_opt_text(req, host, in, "note", CIVIL_NOTE_MAX, &note) < 0)
+	if (host->body_id(req, in, "household_id", OG_OPTIONAL, &household) < 0 ||
+	    host->body_id(req, in, "resident_id", OG_OPTIONAL, &resident) < 0 ||
+	    host->body_date(req, in, "applied_on", OG_OPTIONAL, &applied_on) < 0 ||
+	    host->body_text(req, in, "note", CIVIL_NOTE_MAX, OG_OPTIONAL, &note) < 0)
 		return;
 
 	params[0] = programme;
@@ -1324,14 +1118,15 @@ static void civil_case_transition(og_req *req, const og_host_api *host)
 	json_t *in, *v, *cur = NULL, *after = NULL, *allowed = NULL, *details = NULL;
 	const char *to, *from, *reason, *notice_start, *start_on, *tag, *mode = NULL;
 	int64_t id, version = 0, notice_days = 0, amount = 0, grid;
-	bool has_version, has_days, has_amount, found = false;
+	bool has_version, found = false;
+	int has_days, has_amount; /* 1 when given */
 	char sid[24], snd[24], sam[24], su[24], msg[240], perm[65], *dtext = NULL;
 	const char *params[11];
 	og_result *r;
 	int i, rows;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = civil_body(req, host)) == NULL ||
-	    civil_known_keys(req, host, in, known) < 0)
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0)
 		return;
 	v = json_object_get(in, "to");
 	if (!json_is_string(v) || !civil_known_status(json_string_value(v))) {
@@ -1347,12 +1142,12 @@ static void civil_case_transition(og_req *req, const og_host_api *host)
 	has_version =
 	        json_object_get(in, "version") != NULL || host->header(req, "If-Match") != NULL;
 	if ((has_version && host->client_version(req, in, &version) < 0) ||
-	    civil_opt_text(req, host, in, "reason", CIVIL_REASON_MAX, &reason) < 0 ||
-	    civil_opt_date(req, host, in, "notice_start", &notice_start) < 0 ||
-	    civil_opt_int(req, host, in, "notice_days", 0, 60, "a number of days", &notice_days,
-	                  &has_days) < 0 ||
-	    civil_opt_amount(req, host, in, &amount, &has_amount) < 0 ||
-	    civil_opt_date(req, host, in, "start_on", &start_on) < 0)
+	    host->body_text(req, in, "reason", CIVIL_REASON_MAX, OG_OPTIONAL, &reason) < 0 ||
+	    host->body_date(req, in, "notice_start", OG_OPTIONAL, &notice_start) < 0 ||
+	    (has_days = host->body_int(req, in, "notice_days", 0, 60, OG_OPTIONAL, &notice_days)) <
+	            0 ||
+	    (has_amount = civil_opt_amount(req, host, in, &amount)) < 0 ||
+	    host->body_date(req, in, "start_on", OG_OPTIONAL, &start_on) < 0)
 		return;
 
 	/* The case, locked: nobody takes another step between our checks and
@@ -1622,8 +1417,8 @@ static void civil_document_record(og_req *req, const og_host_api *host)
 	og_result *r;
 	int n;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = civil_body(req, host)) == NULL ||
-	    civil_known_keys(req, host, in, known) < 0)
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0)
 		return;
 	v = json_object_get(in, "code");
 	if (!json_is_string(v) || json_string_length(v) < 1 ||
@@ -1634,8 +1429,8 @@ static void civil_document_record(og_req *req, const og_host_api *host)
 		return;
 	}
 	code = json_string_value(v);
-	if (civil_opt_date(req, host, in, "received_on", &received_on) < 0 ||
-	    civil_opt_text(req, host, in, "note", CIVIL_DOC_NOTE_MAX, &note) < 0)
+	if (host->body_date(req, in, "received_on", OG_OPTIONAL, &received_on) < 0 ||
+	    host->body_text(req, in, "note", CIVIL_DOC_NOTE_MAX, OG_OPTIONAL, &note) < 0)
 		return;
 	if (civil_case_lock_brief(req, host, id, &c) != 1)
 		return;
@@ -1743,8 +1538,7 @@ static void civil_eligible_elderly(og_req *req, const og_host_api *host)
 	const char *params[4];
 	json_t *page;
 
-	if (host->page(req, &limit, &cursor) < 0 ||
-	    civil_query_id(req, host, "region", &region) < 0)
+	if (host->page(req, &limit, &cursor) < 0 || host->query_id(req, "region", &region) < 0)
 		return;
 	if (region != 0 && (path = civil_region_path(req, host, region, "region")) == NULL)
 		return;

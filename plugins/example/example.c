@@ -22,9 +22,7 @@
  *     handler returns; keep nothing between requests at all — another
  *     worker process serves the next one.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +39,6 @@
 #include "example_migrations.c"
 
 #define EXAMPLE_BODY_MAX 2000 /* characters, as the CHECK in 0001_notes.sql */
-#define EXAMPLE_LIMIT_DEFAULT 50
-#define EXAMPLE_LIMIT_MAX 500
 
 /*
  * SQL.  Parameters are always $n (never pasted into the text).  The scope
@@ -99,133 +95,6 @@ static const char example_sql_update[] =
 
 /* ---- small helpers ------------------------------------------------- */
 
-/* Parses a whole unsigned decimal string ("42"; not "+42", " 42", "4x").
- * 0, or -1 on anything else, overflow included. */
-static int example_parse_int(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* The {id} of the path as a positive integer; 0 when it is not one (the
- * caller answers 404: "/notes/abc" names no note). */
-static int64_t example_path_id(og_req *req, const og_host_api *host)
-{
-	int64_t id;
-
-	if (example_parse_int(host->path_param(req, "id"), &id) < 0 || id <= 0)
-		return 0;
-	return id;
-}
-
-/* Characters (not bytes) of a UTF-8 string; Jansson only hands out valid
- * UTF-8, and the database's length() counts characters too. */
-static size_t example_utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* Checks the "body" member; on failure replies 422 naming the field and
- * returns NULL.  The string is borrowed from the request body. */
-static const char *example_note_body(og_req *req, const og_host_api *host, json_t *obj)
-{
-	json_t *v = json_object_get(obj, "body"); /* borrowed */
-	const char *s;
-	size_t len;
-
-	if (!json_is_string(v)) {
-		host->reply_error(req, 422, "invalid", "body is required and must be a string",
-		                  "body");
-		return NULL;
-	}
-	s = json_string_value(v);
-	/* A "\u0000" inside the string would be cut short by the database. */
-	if (strlen(s) != json_string_length(v)) {
-		host->reply_error(req, 422, "invalid", "body must not contain NUL characters",
-		                  "body");
-		return NULL;
-	}
-	len = example_utf8_len(s);
-	if (len < 1 || len > EXAMPLE_BODY_MAX) {
-		host->reply_error(req, 422, "invalid", "body must be 1 to 2000 characters", "body");
-		return NULL;
-	}
-	return s;
-}
-
-/* The version the client read: the body's "version", else If-Match
- * ("3", W/"3" or 3).  Replies 422 and returns -1 when missing or bad. */
-static int example_client_version(og_req *req, const og_host_api *host, json_t *obj, int64_t *out)
-{
-	json_t *v = json_object_get(obj, "version"); /* borrowed */
-	const char *etag = host->header(req, "If-Match");
-	int64_t from_header = 0;
-	bool have_header = false;
-
-	if (etag != NULL) {
-		char digits[24];
-		size_t len;
-
-		if (strncmp(etag, "W/", 2) == 0)
-			etag += 2;
-		len = strlen(etag);
-		if (len >= 2 && etag[0] == '"' && etag[len - 1] == '"') {
-			etag++;
-			len -= 2;
-		}
-		if (len == 0 || len >= sizeof(digits)) {
-			host->reply_error(req, 422, "invalid", "If-Match must carry a version",
-			                  "version");
-			return -1;
-		}
-		memcpy(digits, etag, len);
-		digits[len] = '\0';
-		if (example_parse_int(digits, &from_header) < 0 || from_header <= 0) {
-			host->reply_error(req, 422, "invalid", "If-Match must carry a version",
-			                  "version");
-			return -1;
-		}
-		have_header = true;
-	}
-	if (v != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-			host->reply_error(req, 422, "invalid", "version must be a positive integer",
-			                  "version");
-			return -1;
-		}
-		if (have_header && json_integer_value(v) != from_header) {
-			host->reply_error(req, 422, "invalid", "version and If-Match disagree",
-			                  "version");
-			return -1;
-		}
-		*out = json_integer_value(v);
-		return 0;
-	}
-	if (!have_header) {
-		host->reply_error(
-		        req, 422, "invalid",
-		        "version (or an If-Match header) is required: send the version you read",
-		        "version");
-		return -1;
-	}
-	*out = from_header;
-	return 0;
-}
-
 /* ETag: "<version>", so a client may echo it in If-Match. */
 static void example_set_etag(og_req *req, const og_host_api *host, json_t *note)
 {
@@ -242,26 +111,18 @@ static void example_set_etag(og_req *req, const og_host_api *host, json_t *note)
 static void example_list(og_req *req, const og_host_api *host)
 {
 	const og_caller *me = host->caller(req); /* never NULL: the route is not public */
-	const char *limit_s = host->query_param(req, "limit");
-	const char *cursor_s = host->query_param(req, "cursor");
-	int64_t limit = EXAMPLE_LIMIT_DEFAULT, after = 0;
+	int limit;
+	int64_t after;
 	char limit_buf[24], after_buf[24];
 	const char *params[3];
 	json_t *page;
 
-	if (limit_s != NULL &&
-	    (example_parse_int(limit_s, &limit) < 0 || limit < 1 || limit > EXAMPLE_LIMIT_MAX)) {
-		host->reply_error(req, 422, "invalid", "limit must be an integer from 1 to 500",
-		                  "limit");
+	/* ?limit= (default 50, 1..500) and ?cursor=, checked by the host as
+	 * for every list: a 422 naming the parameter.  The cursor is opaque to
+	 * clients; here it is the last id they saw (0 for the first page). */
+	if (host->page(req, &limit, &after) < 0)
 		return;
-	}
-	/* The cursor is opaque to clients; here it is the last id they saw. */
-	if (cursor_s != NULL && (example_parse_int(cursor_s, &after) < 0 || after <= 0)) {
-		host->reply_error(req, 422, "invalid", "cursor is not one this API returned",
-		                  "cursor");
-		return;
-	}
-	snprintf(limit_buf, sizeof(limit_buf), "%" PRId64, limit);
+	snprintf(limit_buf, sizeof(limit_buf), "%d", limit);
 	snprintf(after_buf, sizeof(after_buf), "%" PRId64, after);
 	params[0] = me->scope_path;
 	params[1] = after_buf;
@@ -277,16 +138,15 @@ static void example_list(og_req *req, const og_host_api *host)
 static void example_get(og_req *req, const og_host_api *host)
 {
 	const og_caller *me = host->caller(req);
-	int64_t id = example_path_id(req, host);
+	int64_t id;
 	char id_buf[24];
 	const char *params[2];
 	json_t *note;
 	int rc;
 
-	if (id == 0) {
-		host->reply_error(req, 404, "not_found", "no such note", NULL);
+	/* "/notes/abc" names no note: 404, as for a missing one. */
+	if (host->path_id(req, "id", &id) < 0)
 		return;
-	}
 	snprintf(id_buf, sizeof(id_buf), "%" PRId64, id);
 	params[0] = id_buf;
 	params[1] = me->scope_path;
@@ -305,27 +165,18 @@ static void example_get(og_req *req, const og_host_api *host)
 static void example_create(og_req *req, const og_host_api *host)
 {
 	const og_caller *me = host->caller(req);
-	json_t *in = host->body(req); /* borrowed from req */
-	json_t *region, *note;
-	const char *text;
+	json_t *in, *note;
+	const char *text; /* borrowed from the request body */
 	char region_buf[24], user_buf[24], id_buf[24], location[96];
 	const char *params[4];
 	int64_t id, region_id;
 	int rc;
 
-	if (!json_is_object(in)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return;
-	}
-	region = json_object_get(in, "region_id");
-	if (!json_is_integer(region) || json_integer_value(region) <= 0) {
-		host->reply_error(req, 422, "invalid",
-		                  "region_id is required and must be a region id", "region_id");
-		return;
-	}
-	region_id = json_integer_value(region);
-	if ((text = example_note_body(req, host, in)) == NULL)
+	/* The host's readers answer bad input as the core does (400 for a body
+	 * that is not an object, 422 naming the member) and return < 0. */
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_id(req, in, "region_id", OG_REQUIRED, &region_id) < 0 ||
+	    host->body_text(req, in, "body", EXAMPLE_BODY_MAX, OG_REQUIRED, &text) < 0)
 		return;
 
 	snprintf(region_buf, sizeof(region_buf), "%" PRId64, region_id);
@@ -364,26 +215,18 @@ static void example_create(og_req *req, const og_host_api *host)
 static void example_update(og_req *req, const og_host_api *host)
 {
 	const og_caller *me = host->caller(req);
-	json_t *in = host->body(req); /* borrowed from req */
-	json_t *before = NULL, *after = NULL;
-	int64_t id = example_path_id(req, host), version, current;
+	json_t *in, *before = NULL, *after = NULL;
+	int64_t id, version, current;
 	char id_buf[24], version_buf[24], msg[96];
-	const char *text;
+	const char *text; /* borrowed from the request body */
 	const char *params[3];
 	int rc;
 
-	if (id == 0) {
-		host->reply_error(req, 404, "not_found", "no such note", NULL);
-		return;
-	}
-	if (!json_is_object(in)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return;
-	}
-	if (example_client_version(req, host, in, &version) < 0)
-		return;
-	if ((text = example_note_body(req, host, in)) == NULL)
+	/* The version the client read comes in the body or as If-Match ("3",
+	 * W/"3"); client_version answers 422 naming "version" when missing. */
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->client_version(req, in, &version) < 0 ||
+	    host->body_text(req, in, "body", EXAMPLE_BODY_MAX, OG_REQUIRED, &text) < 0)
 		return;
 
 	snprintf(id_buf, sizeof(id_buf), "%" PRId64, id);

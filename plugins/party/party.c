@@ -26,7 +26,6 @@
  * is a 404.  Every write is audited in its transaction.  Everything is
  * static; the only exported symbol is og_plugin_desc.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -162,55 +161,6 @@ static const char *party_id_text(int64_t v, char buf[24])
 	return buf;
 }
 
-/* A whole unsigned decimal ("42"); 0 or -1. */
-static int party_parse_int(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Characters (not bytes) of valid UTF-8. */
-static size_t party_utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* A calendar date written YYYY-MM-DD (years 1900..2999). */
-static bool party_date_valid(const char *s)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d, i, max;
-
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	y = atoi(s);
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1)
-		return false;
-	max = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		max = 29;
-	return d <= max;
-}
-
 static void party_invalid(og_req *req, const og_host_api *host, const char *field,
                           const char *message)
 {
@@ -236,165 +186,6 @@ static void party_reply_error_with(og_req *req, const og_host_api *host, int sta
 		json_decref(extra);
 	}
 	host->reply_json(req, status, json_pack("{s:o}", "error", err)); /* steals err */
-}
-
-/* The body as a JSON object (borrowed), or NULL after a 400. */
-static json_t *party_body(og_req *req, const og_host_api *host)
-{
-	json_t *in = host->body(req);
-
-	if (!json_is_object(in)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return NULL;
-	}
-	return in;
-}
-
-/* Refuses members not in `known` (NULL-terminated): "name" on a member is
- * the shared model's and is refused here, never stored. */
-static int party_known_keys(og_req *req, const og_host_api *host, json_t *in,
-                            const char *const *known)
-{
-	const char *key;
-	json_t *v;
-	char msg[200];
-
-	json_object_foreach(in, key, v) {
-		size_t i;
-		bool ok = false;
-
-		(void)v;
-		for (i = 0; known[i] != NULL && !ok; i++)
-			ok = strcmp(known[i], key) == 0;
-		if (!ok) {
-			snprintf(msg, sizeof(msg),
-			         "unknown field %.64s (a person's details are the shared model's: "
-			         "send resident_id)",
-			         key);
-			party_invalid(req, host, key, msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Optional text of 1..max characters; absent or null leaves *out NULL. */
-static int party_opt_text(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                          size_t max, const char **out)
-{
-	json_t *v = json_object_get(in, field);
-	const char *s;
-	char msg[128];
-	size_t len;
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		snprintf(msg, sizeof(msg), "%s must be a string", field);
-		party_invalid(req, host, field, msg);
-		return -1;
-	}
-	s = json_string_value(v);
-	len = party_utf8_len(s);
-	if (strlen(s) != json_string_length(v) || len < 1 || len > max) {
-		snprintf(msg, sizeof(msg), "%s must be 1 to %zu characters (no NUL)", field, max);
-		party_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = s;
-	return 0;
-}
-
-/* Required text. */
-static int party_req_text(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                          size_t max, const char **out)
-{
-	char msg[96];
-
-	if (party_opt_text(req, host, in, field, max, out) < 0)
-		return -1;
-	if (*out == NULL) {
-		snprintf(msg, sizeof(msg), "%s is required", field);
-		party_invalid(req, host, field, msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Optional date "YYYY-MM-DD"; absent or null leaves *out NULL. */
-static int party_opt_date(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                          const char **out)
-{
-	json_t *v = json_object_get(in, field);
-	char msg[128];
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || !party_date_valid(json_string_value(v))) {
-		snprintf(msg, sizeof(msg), "%s must be a date written YYYY-MM-DD", field);
-		party_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Optional id member (integer > 0): 0 when absent or null. */
-static int party_opt_id(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                        int64_t *out)
-{
-	json_t *v = json_object_get(in, field);
-	char msg[96];
-
-	*out = 0;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-		snprintf(msg, sizeof(msg), "%s must be an id (a positive integer)", field);
-		party_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = json_integer_value(v);
-	return 0;
-}
-
-static int party_req_id(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                        int64_t *out)
-{
-	char msg[96];
-
-	if (party_opt_id(req, host, in, field, out) < 0)
-		return -1;
-	if (*out == 0) {
-		snprintf(msg, sizeof(msg), "%s is required", field);
-		party_invalid(req, host, field, msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Optional member that must be one of `values` (NULL-terminated). */
-static int party_opt_enum(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                          const char *const *values, const char *list, const char **out)
-{
-	json_t *v = json_object_get(in, field);
-	char msg[200];
-	size_t i;
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	for (i = 0; json_is_string(v) && values[i] != NULL; i++)
-		if (strcmp(values[i], json_string_value(v)) == 0) {
-			*out = values[i];
-			return 0;
-		}
-	snprintf(msg, sizeof(msg), "%s must be one of %s", field, list);
-	party_invalid(req, host, field, msg);
-	return -1;
 }
 
 /*
@@ -448,59 +239,6 @@ static int party_opt_ids(og_req *req, const og_host_api *host, json_t *in, const
 	*p++ = '}';
 	*p = '\0';
 	*out = buf;
-	return 0;
-}
-
-/* An optional id query parameter: 0 when absent. */
-static int party_query_id(og_req *req, const og_host_api *host, const char *name, int64_t *out)
-{
-	const char *s = host->query_param(req, name);
-	char msg[96];
-
-	*out = 0;
-	if (s == NULL)
-		return 0;
-	if (party_parse_int(s, out) < 0 || *out <= 0) {
-		snprintf(msg, sizeof(msg), "%s must be an id (a positive integer)", name);
-		party_invalid(req, host, name, msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* An optional enum query parameter. */
-static int party_query_enum(og_req *req, const og_host_api *host, const char *name,
-                            const char *const *values, const char *list, const char **out)
-{
-	const char *s = host->query_param(req, name);
-	char msg[200];
-
-	*out = NULL;
-	if (s == NULL)
-		return 0;
-	for (size_t i = 0; values[i] != NULL; i++)
-		if (strcmp(values[i], s) == 0) {
-			*out = values[i];
-			return 0;
-		}
-	snprintf(msg, sizeof(msg), "%s must be one of %s", name, list);
-	party_invalid(req, host, name, msg);
-	return -1;
-}
-
-/* An optional date query parameter. */
-static int party_query_date(og_req *req, const og_host_api *host, const char *name,
-                            const char **out)
-{
-	const char *s = host->query_param(req, name);
-	char msg[96];
-
-	*out = s;
-	if (s != NULL && !party_date_valid(s)) {
-		snprintf(msg, sizeof(msg), "%s must be a date written YYYY-MM-DD", name);
-		party_invalid(req, host, name, msg);
-		return -1;
-	}
 	return 0;
 }
 
@@ -702,10 +440,9 @@ static void party_orgs_list(og_req *req, const og_host_api *host)
 	const char *params[6];
 	json_t *page;
 
-	if (host->page(req, &limit, &cursor) < 0 ||
-	    party_query_id(req, host, "parent", &parent) < 0 ||
-	    party_query_id(req, host, "region", &region) < 0 ||
-	    party_query_enum(req, host, "kind", party_org_kinds, PARTY_ORG_KINDS, &kind) < 0)
+	if (host->page(req, &limit, &cursor) < 0 || host->query_id(req, "parent", &parent) < 0 ||
+	    host->query_id(req, "region", &region) < 0 ||
+	    host->query_enum(req, "kind", party_org_kinds, &kind) < 0)
 		return;
 	params[0] = me->scope_path;
 	params[1] = party_id_text(cursor, sc);
@@ -868,11 +605,12 @@ static void party_org_create(og_req *req, const og_host_api *host)
 	char sp[24], ss[24];
 	const char *params[6];
 
-	if ((in = party_body(req, host)) == NULL || party_known_keys(req, host, in, known) < 0 ||
-	    party_opt_enum(req, host, in, "kind", party_org_kinds, PARTY_ORG_KINDS, &kind) < 0 ||
-	    party_req_text(req, host, in, "name", 100, &name) < 0 ||
-	    party_opt_id(req, host, in, "parent_id", &parent) < 0 ||
-	    party_opt_id(req, host, in, "secretary_resident_id", &secretary) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_enum(req, in, "kind", party_org_kinds, OG_OPTIONAL, &kind) < 0 ||
+	    host->body_text(req, in, "name", 100, OG_REQUIRED, &name) < 0 ||
+	    host->body_id(req, in, "parent_id", OG_OPTIONAL, &parent) < 0 ||
+	    host->body_id(req, in, "secretary_resident_id", OG_OPTIONAL, &secretary) < 0)
 		return;
 	if (kind == NULL) {
 		party_invalid(req, host, "kind", "kind is required: " PARTY_ORG_KINDS);
@@ -946,13 +684,13 @@ static void party_org_patch(og_req *req, const og_host_api *host)
 	char sid[24], sv[24], sp[24], ss[24], msg[96];
 	const char *params[12];
 
-	if (host->path_id(req, "id", &id) < 0 || (in = party_body(req, host)) == NULL ||
-	    party_known_keys(req, host, in, known) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    party_opt_text(req, host, in, "name", 100, &name) < 0 ||
-	    party_opt_id(req, host, in, "parent_id", &parent) < 0 ||
-	    party_opt_id(req, host, in, "secretary_resident_id", &secretary) < 0 ||
-	    party_opt_date(req, host, in, "dissolved_on", &dissolved) < 0)
+	    host->body_text(req, in, "name", 100, OG_OPTIONAL, &name) < 0 ||
+	    host->body_id(req, in, "parent_id", OG_OPTIONAL, &parent) < 0 ||
+	    host->body_id(req, in, "secretary_resident_id", OG_OPTIONAL, &secretary) < 0 ||
+	    host->body_date(req, in, "dissolved_on", OG_OPTIONAL, &dissolved) < 0)
 		return;
 	if (party_opt_ids(req, host, in, "region_ids", PARTY_IDS_MAX, false, &regions) < 0 ||
 	    party_opt_ids(req, host, in, "committee_resident_ids", PARTY_IDS_MAX, true,
@@ -1011,7 +749,6 @@ out:
  * per quarter against the required minimum. */
 static void party_org_meeting_counts(og_req *req, const og_host_api *host)
 {
-	const char *ys = host->query_param(req, "year");
 	int64_t id, year = 0;
 	char sid[24], sy[24];
 	const char *params[2];
@@ -1019,10 +756,8 @@ static void party_org_meeting_counts(og_req *req, const og_host_api *host)
 
 	if (host->path_id(req, "id", &id) < 0)
 		return;
-	if (ys != NULL && (party_parse_int(ys, &year) < 0 || year < 1900 || year > 2999)) {
-		party_invalid(req, host, "year", "year must be a year such as 2026");
+	if (host->query_int(req, "year", 1900, 2999, &year) < 0)
 		return;
-	}
 	if (party_org_load(req, host, id, false, &o) != 1)
 		return;
 	json_decref(o);
@@ -1070,13 +805,11 @@ static void party_members_list(og_req *req, const og_host_api *host)
 	const char *params[8];
 	json_t *page;
 
-	if (host->page(req, &limit, &cursor) < 0 || party_query_id(req, host, "org", &org) < 0 ||
-	    party_query_id(req, host, "region", &region) < 0 ||
-	    party_query_enum(req, host, "status", party_member_statuses,
-	                     "normal, transferred_out, deceased", &status) < 0 ||
-	    party_query_enum(req, host, "category", party_categories, "full, probationary",
-	                     &category) < 0 ||
-	    party_query_enum(req, host, "origin", party_origins, PARTY_ORIGINS, &origin) < 0)
+	if (host->page(req, &limit, &cursor) < 0 || host->query_id(req, "org", &org) < 0 ||
+	    host->query_id(req, "region", &region) < 0 ||
+	    host->query_enum(req, "status", party_member_statuses, &status) < 0 ||
+	    host->query_enum(req, "category", party_categories, &category) < 0 ||
+	    host->query_enum(req, "origin", party_origins, &origin) < 0)
 		return;
 	params[0] = me->scope_path;
 	params[1] = party_id_text(cursor, sc);
@@ -1232,17 +965,17 @@ static void party_member_create(og_req *req, const og_host_api *host)
 	const char *vals[9];
 	int rc;
 
-	if ((in = party_body(req, host)) == NULL || party_known_keys(req, host, in, known) < 0 ||
-	    party_req_id(req, host, in, "resident_id", &rid) < 0 ||
-	    party_req_id(req, host, in, "org_id", &org) < 0 ||
-	    party_opt_enum(req, host, in, "category", party_categories, "full, probationary",
-	                   &category) < 0 ||
-	    party_opt_date(req, host, in, "join_date", &join) < 0 ||
-	    party_opt_date(req, host, in, "conversion_date", &conv) < 0 ||
-	    party_opt_enum(req, host, in, "origin", party_origins, PARTY_ORIGINS, &origin) < 0 ||
-	    party_opt_text(req, host, in, "employer", 100, &employer) < 0 ||
-	    party_opt_date(req, host, in, "reported_on", &reported) < 0 ||
-	    party_opt_text(req, host, in, "note", 500, &note) < 0 ||
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "resident_id", OG_REQUIRED, &rid) < 0 ||
+	    host->body_id(req, in, "org_id", OG_REQUIRED, &org) < 0 ||
+	    host->body_enum(req, in, "category", party_categories, OG_OPTIONAL, &category) < 0 ||
+	    host->body_date(req, in, "join_date", OG_OPTIONAL, &join) < 0 ||
+	    host->body_date(req, in, "conversion_date", OG_OPTIONAL, &conv) < 0 ||
+	    host->body_enum(req, in, "origin", party_origins, OG_OPTIONAL, &origin) < 0 ||
+	    host->body_text(req, in, "employer", 100, OG_OPTIONAL, &employer) < 0 ||
+	    host->body_date(req, in, "reported_on", OG_OPTIONAL, &reported) < 0 ||
+	    host->body_text(req, in, "note", 500, OG_OPTIONAL, &note) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	if (category == NULL) {
@@ -1332,16 +1065,15 @@ static void party_member_patch(og_req *req, const og_host_api *host)
 	const char *params[11];
 	int rc;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = party_body(req, host)) == NULL ||
-	    party_known_keys(req, host, in, known) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    party_opt_enum(req, host, in, "category", party_categories, "full, probationary",
-	                   &category) < 0 ||
-	    party_opt_date(req, host, in, "conversion_date", &conv) < 0 ||
-	    party_opt_enum(req, host, in, "origin", party_origins, PARTY_ORIGINS, &origin) < 0 ||
-	    party_opt_text(req, host, in, "employer", 100, &employer) < 0 ||
-	    party_opt_date(req, host, in, "reported_on", &reported) < 0 ||
-	    party_opt_text(req, host, in, "note", 500, &note) < 0 ||
+	    host->body_enum(req, in, "category", party_categories, OG_OPTIONAL, &category) < 0 ||
+	    host->body_date(req, in, "conversion_date", OG_OPTIONAL, &conv) < 0 ||
+	    host->body_enum(req, in, "origin", party_origins, OG_OPTIONAL, &origin) < 0 ||
+	    host->body_text(req, in, "employer", 100, OG_OPTIONAL, &employer) < 0 ||
+	    host->body_date(req, in, "reported_on", OG_OPTIONAL, &reported) < 0 ||
+	    host->body_text(req, in, "note", 500, OG_OPTIONAL, &note) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	if (party_not_future(req, host, conv, today, "conversion_date") < 0 ||
@@ -1470,12 +1202,12 @@ static void party_member_transfer(og_req *req, const og_host_api *host)
 	char sid[24], st[24], su[24], today[11], msg[128];
 	const char *params[6];
 
-	if (host->path_id(req, "id", &id) < 0 || (in = party_body(req, host)) == NULL ||
-	    party_known_keys(req, host, in, known) < 0 ||
-	    party_opt_id(req, host, in, "to_org_id", &to) < 0 ||
-	    party_opt_text(req, host, in, "destination", 200, &dest) < 0 ||
-	    party_opt_date(req, host, in, "transferred_on", &on) < 0 ||
-	    party_opt_text(req, host, in, "note", 500, &note) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "to_org_id", OG_OPTIONAL, &to) < 0 ||
+	    host->body_text(req, in, "destination", 200, OG_OPTIONAL, &dest) < 0 ||
+	    host->body_date(req, in, "transferred_on", OG_OPTIONAL, &on) < 0 ||
+	    host->body_text(req, in, "note", 500, OG_OPTIONAL, &note) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	if (json_object_get(in, "version") != NULL && host->client_version(req, in, &version) < 0)
@@ -1564,7 +1296,6 @@ out:
 
 static const char *const party_stages[] = {"applicant", "activist",  "target", "probationary",
                                            "full",      "withdrawn", NULL};
-#define PARTY_STAGES "applicant, activist, target, probationary, full, withdrawn"
 
 /* GET /api/v1/party/pipeline?stage=&org=&limit=&cursor= */
 static void party_pipeline_list(og_req *req, const og_host_api *host)
@@ -1577,8 +1308,8 @@ static void party_pipeline_list(og_req *req, const og_host_api *host)
 	const char *params[5];
 	json_t *page;
 
-	if (host->page(req, &limit, &cursor) < 0 || party_query_id(req, host, "org", &org) < 0 ||
-	    party_query_enum(req, host, "stage", party_stages, PARTY_STAGES, &stage) < 0)
+	if (host->page(req, &limit, &cursor) < 0 || host->query_id(req, "org", &org) < 0 ||
+	    host->query_enum(req, "stage", party_stages, &stage) < 0)
 		return;
 	params[0] = me->scope_path;
 	params[1] = party_id_text(cursor, sc);
@@ -1643,10 +1374,11 @@ static void party_pipeline_create(og_req *req, const og_host_api *host)
 	const char *params[3];
 	int rc;
 
-	if ((in = party_body(req, host)) == NULL || party_known_keys(req, host, in, known) < 0 ||
-	    party_req_id(req, host, in, "resident_id", &rid) < 0 ||
-	    party_req_id(req, host, in, "org_id", &org) < 0 ||
-	    party_opt_date(req, host, in, "applied_on", &applied) < 0 ||
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "resident_id", OG_REQUIRED, &rid) < 0 ||
+	    host->body_id(req, in, "org_id", OG_REQUIRED, &org) < 0 ||
+	    host->body_date(req, in, "applied_on", OG_OPTIONAL, &applied) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	if (applied == NULL)
@@ -1728,15 +1460,12 @@ static void party_pipeline_step(og_req *req, const og_host_api *host)
 	bool ok = false;
 	size_t i;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = party_body(req, host)) == NULL ||
-	    party_known_keys(req, host, in, known) < 0 ||
-	    party_opt_enum(req, host, in, "to", steps,
-	                   "activist, target, probationary, full, "
-	                   "withdrawn",
-	                   &to) < 0 ||
-	    party_opt_date(req, host, in, "date", &date) < 0 ||
-	    party_opt_text(req, host, in, "reason", 200, &reason) < 0 ||
-	    party_opt_enum(req, host, in, "origin", party_origins, PARTY_ORIGINS, &origin) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_enum(req, in, "to", steps, OG_OPTIONAL, &to) < 0 ||
+	    host->body_date(req, in, "date", OG_OPTIONAL, &date) < 0 ||
+	    host->body_text(req, in, "reason", 200, OG_OPTIONAL, &reason) < 0 ||
+	    host->body_enum(req, in, "origin", party_origins, OG_OPTIONAL, &origin) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	if (to == NULL) {
@@ -1930,11 +1659,11 @@ static void party_thought_report(og_req *req, const og_host_api *host)
 	const char *params[5];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = party_body(req, host)) == NULL ||
-	    party_known_keys(req, host, in, known) < 0 ||
-	    party_opt_date(req, host, in, "submitted_on", &on) < 0 ||
-	    party_opt_text(req, host, in, "quarter", 6, &quarter) < 0 ||
-	    party_opt_text(req, host, in, "summary", 500, &summary) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_date(req, in, "submitted_on", OG_OPTIONAL, &on) < 0 ||
+	    host->body_text(req, in, "quarter", 6, OG_OPTIONAL, &quarter) < 0 ||
+	    host->body_text(req, in, "summary", 500, OG_OPTIONAL, &summary) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	if (on == NULL)
@@ -2012,8 +1741,7 @@ static void party_pipeline_overdue(og_req *req, const og_host_api *host)
 	const char *params[3];
 	json_t *out;
 
-	if (party_query_date(req, host, "date", &date) < 0 ||
-	    party_query_id(req, host, "org", &org) < 0)
+	if (host->query_date(req, "date", &date) < 0 || host->query_id(req, "org", &org) < 0)
 		return;
 	params[0] = me->scope_path;
 	params[1] = date;
@@ -2072,11 +1800,9 @@ static void party_meetings_list(og_req *req, const og_host_api *host)
 	const char *params[7];
 	json_t *page;
 
-	if (host->page(req, &limit, &cursor) < 0 || party_query_id(req, host, "org", &org) < 0 ||
-	    party_query_enum(req, host, "kind", party_meeting_kinds, PARTY_MEETING_KINDS, &kind) <
-	            0 ||
-	    party_query_date(req, host, "from", &from) < 0 ||
-	    party_query_date(req, host, "to", &to) < 0)
+	if (host->page(req, &limit, &cursor) < 0 || host->query_id(req, "org", &org) < 0 ||
+	    host->query_enum(req, "kind", party_meeting_kinds, &kind) < 0 ||
+	    host->query_date(req, "from", &from) < 0 || host->query_date(req, "to", &to) < 0)
 		return;
 	params[0] = me->scope_path;
 	params[1] = party_id_text(cursor, sc);
@@ -2146,13 +1872,13 @@ static void party_meeting_create(og_req *req, const og_host_api *host)
 	char so[24], su[24], sid[24], today[11], loc[64];
 	const char *params[7];
 
-	if ((in = party_body(req, host)) == NULL || party_known_keys(req, host, in, known) < 0 ||
-	    party_req_id(req, host, in, "org_id", &org) < 0 ||
-	    party_opt_enum(req, host, in, "kind", party_meeting_kinds, PARTY_MEETING_KINDS, &kind) <
-	            0 ||
-	    party_opt_date(req, host, in, "held_on", &held) < 0 ||
-	    party_req_text(req, host, in, "topic", 200, &topic) < 0 ||
-	    party_opt_text(req, host, in, "note", 500, &note) < 0 ||
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "org_id", OG_REQUIRED, &org) < 0 ||
+	    host->body_enum(req, in, "kind", party_meeting_kinds, OG_OPTIONAL, &kind) < 0 ||
+	    host->body_date(req, in, "held_on", OG_OPTIONAL, &held) < 0 ||
+	    host->body_text(req, in, "topic", 200, OG_REQUIRED, &topic) < 0 ||
+	    host->body_text(req, in, "note", 500, OG_OPTIONAL, &note) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	if (kind == NULL) {
@@ -2242,10 +1968,8 @@ static void party_activities_list(og_req *req, const og_host_api *host)
 	const char *params[6];
 	json_t *page;
 
-	if (host->page(req, &limit, &cursor) < 0 ||
-	    party_query_id(req, host, "member", &member) < 0 ||
-	    party_query_date(req, host, "from", &from) < 0 ||
-	    party_query_date(req, host, "to", &to) < 0)
+	if (host->page(req, &limit, &cursor) < 0 || host->query_id(req, "member", &member) < 0 ||
+	    host->query_date(req, "from", &from) < 0 || host->query_date(req, "to", &to) < 0)
 		return;
 	params[0] = me->scope_path;
 	params[1] = party_id_text(cursor, sc);
@@ -2289,11 +2013,12 @@ static void party_activity_create(og_req *req, const og_host_api *host)
 	char sm[24], su[24], sh[32], today[11];
 	const char *params[6];
 
-	if ((in = party_body(req, host)) == NULL || party_known_keys(req, host, in, known) < 0 ||
-	    party_req_id(req, host, in, "member_id", &mid) < 0 ||
-	    party_opt_date(req, host, in, "held_on", &held) < 0 ||
-	    party_req_text(req, host, in, "title", 200, &title) < 0 ||
-	    party_opt_date(req, host, in, "fed_back_on", &fed) < 0 ||
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "member_id", OG_REQUIRED, &mid) < 0 ||
+	    host->body_date(req, in, "held_on", OG_OPTIONAL, &held) < 0 ||
+	    host->body_text(req, in, "title", 200, OG_REQUIRED, &title) < 0 ||
+	    host->body_date(req, in, "fed_back_on", OG_OPTIONAL, &fed) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	hv = json_object_get(in, "hours");
@@ -2377,9 +2102,9 @@ static void party_activity_feedback(og_req *req, const og_host_api *host)
 	char sid[24], today[11];
 	const char *params[3];
 
-	if (host->path_id(req, "id", &id) < 0 || (in = party_body(req, host)) == NULL ||
-	    party_known_keys(req, host, in, known) < 0 ||
-	    party_opt_date(req, host, in, "fed_back_on", &fed) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_date(req, in, "fed_back_on", OG_OPTIONAL, &fed) < 0 ||
 	    party_today(req, host, today) < 0)
 		return;
 	if (fed == NULL)

@@ -32,7 +32,6 @@
  * exist.  Every write is audited in its transaction.  Everything is static;
  * the only exported symbol is og_plugin_desc.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -200,9 +199,6 @@
 static const char *const vol_kinds[] = {"visit",     "companionship", "errand",   "housework",
                                         "health",    "repair",        "cultural", "environment",
                                         "mediation", "other",         NULL};
-#define VOL_KINDS_TEXT                                                                     \
-	"visit, companionship, errand, housework, health, repair, cultural, environment, " \
-	"mediation or other"
 
 /* ------------------------------------------------------------------ */
 /* small helpers */
@@ -247,28 +243,6 @@ static size_t vol_utf8_len(const char *s)
 	return n;
 }
 
-/* A calendar date written YYYY-MM-DD (years 1900..2999). */
-static bool vol_date_valid(const char *s)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d, i, max;
-
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	y = atoi(s);
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1)
-		return false;
-	max = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		max = 29;
-	return d <= max;
-}
-
 static void vol_invalid(og_req *req, const og_host_api *host, const char *field, const char *msg)
 {
 	host->reply_error(req, 422, "invalid", msg, field);
@@ -294,156 +268,6 @@ static void vol_reply_error_with(og_req *req, const og_host_api *host, int statu
 	host->reply_json(req, status, json_pack("{s:o}", "error", err)); /* steals err */
 }
 
-/* The body as a JSON object (borrowed), or NULL after a 400. */
-static json_t *vol_body(og_req *req, const og_host_api *host)
-{
-	json_t *in = host->body(req);
-
-	if (!json_is_object(in)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return NULL;
-	}
-	return in;
-}
-
-/* Refuses members not in `known` (NULL-terminated), naming the first. */
-static int vol_known_keys(og_req *req, const og_host_api *host, json_t *in,
-                          const char *const *known)
-{
-	const char *key;
-	json_t *v;
-	char msg[160];
-
-	json_object_foreach(in, key, v) {
-		size_t i;
-		bool ok = false;
-
-		(void)v;
-		for (i = 0; known[i] != NULL && !ok; i++)
-			ok = strcmp(known[i], key) == 0;
-		if (!ok) {
-			snprintf(msg, sizeof(msg), "unknown field %.64s", key);
-			vol_invalid(req, host, key, msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Optional text of 1..max characters: absent/null leaves *out NULL. */
-static int vol_opt_text(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                        size_t max, const char **out)
-{
-	json_t *v = json_object_get(in, field);
-	const char *s;
-	char msg[128];
-	size_t len;
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (json_is_string(v)) {
-		s = json_string_value(v);
-		len = vol_utf8_len(s);
-		if (strlen(s) == json_string_length(v) && len >= 1 && len <= max) {
-			*out = s;
-			return 0;
-		}
-	}
-	snprintf(msg, sizeof(msg), "%s must be a string of 1 to %zu characters", field, max);
-	vol_invalid(req, host, field, msg);
-	return -1;
-}
-
-/* Required text: like vol_opt_text but absent is a 422 too. */
-static int vol_req_text(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                        size_t max, const char **out)
-{
-	char msg[96];
-
-	if (vol_opt_text(req, host, in, field, max, out) < 0)
-		return -1;
-	if (*out == NULL) {
-		snprintf(msg, sizeof(msg), "%s is required", field);
-		vol_invalid(req, host, field, msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Optional date "YYYY-MM-DD": absent/null leaves *out NULL. */
-static int vol_opt_date(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                        const char **out)
-{
-	json_t *v = json_object_get(in, field);
-	char msg[128];
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || !vol_date_valid(json_string_value(v))) {
-		snprintf(msg, sizeof(msg), "%s must be a date written YYYY-MM-DD", field);
-		vol_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Optional id (integer >= 1): absent/null gives 0. */
-static int vol_opt_id(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                      int64_t *out)
-{
-	json_t *v = json_object_get(in, field);
-	char msg[96];
-
-	*out = 0;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		snprintf(msg, sizeof(msg), "%s must be an id (a positive integer)", field);
-		vol_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = json_integer_value(v);
-	return 0;
-}
-
-static int vol_req_id(og_req *req, const og_host_api *host, json_t *in, const char *field,
-                      int64_t *out)
-{
-	char msg[96];
-
-	if (vol_opt_id(req, host, in, field, out) < 0)
-		return -1;
-	if (*out == 0) {
-		snprintf(msg, sizeof(msg), "%s is required", field);
-		vol_invalid(req, host, field, msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* A kind of service (required when `required`); *out NULL when absent. */
-static int vol_kind(og_req *req, const og_host_api *host, json_t *in, bool required,
-                    const char **out)
-{
-	json_t *v = json_object_get(in, "kind");
-	size_t i;
-
-	*out = NULL;
-	if ((v == NULL || json_is_null(v)) && !required)
-		return 0;
-	for (i = 0; json_is_string(v) && vol_kinds[i] != NULL; i++)
-		if (strcmp(vol_kinds[i], json_string_value(v)) == 0) {
-			*out = vol_kinds[i];
-			return 0;
-		}
-	vol_invalid(req, host, "kind", "kind must be one of " VOL_KINDS_TEXT);
-	return -1;
-}
-
 /* Hours: a number > 0 and <= 24 in steps of 0.01 (text into buf). */
 static int vol_hours(og_req *req, const og_host_api *host, json_t *in, char buf[24])
 {
@@ -464,63 +288,6 @@ static int vol_hours(og_req *req, const og_host_api *host, json_t *in, char buf[
 	return -1;
 }
 
-/* An optional id query parameter: 0 when absent. */
-static int vol_query_id(og_req *req, const og_host_api *host, const char *name, int64_t *out)
-{
-	const char *s = host->query_param(req, name);
-	char msg[96], *end;
-	long long v;
-
-	*out = 0;
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	v = s[0] >= '0' && s[0] <= '9' ? strtoll(s, &end, 10) : 0;
-	if (v <= 0 || errno != 0 || *end != '\0') {
-		snprintf(msg, sizeof(msg), "%s must be an id (a positive integer)", name);
-		vol_invalid(req, host, name, msg);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* An optional boolean query parameter: -1 absent, 0, 1; -2 after a 422. */
-static int vol_query_bool(og_req *req, const og_host_api *host, const char *name)
-{
-	const char *s = host->query_param(req, name);
-	char msg[96];
-
-	if (s == NULL)
-		return -1;
-	if (strcmp(s, "true") == 0)
-		return 1;
-	if (strcmp(s, "false") == 0)
-		return 0;
-	snprintf(msg, sizeof(msg), "%s must be true or false", name);
-	vol_invalid(req, host, name, msg);
-	return -2;
-}
-
-/* An optional enumerated query parameter (NULL-terminated `allowed`). */
-static int vol_query_enum(og_req *req, const og_host_api *host, const char *name,
-                          const char *const *allowed, const char *what, const char **out)
-{
-	const char *s = host->query_param(req, name);
-	size_t i;
-
-	*out = NULL;
-	if (s == NULL)
-		return 0;
-	for (i = 0; allowed[i] != NULL; i++)
-		if (strcmp(allowed[i], s) == 0) {
-			*out = allowed[i];
-			return 0;
-		}
-	vol_invalid(req, host, name, what);
-	return -1;
-}
-
 /*
  * ?region= as the ltree path (new, free()) of a region in the caller's
  * scope; *out NULL when absent.  -1 after a reply (404 field region).
@@ -535,7 +302,7 @@ static int vol_region_param(og_req *req, const og_host_api *host, char **out)
 	size_t n;
 
 	*out = NULL;
-	if (vol_query_id(req, host, "region", &id) < 0)
+	if (host->query_id(req, "region", &id) < 0)
 		return -1;
 	if (id == 0)
 		return 0;
@@ -767,7 +534,7 @@ static void vol_teams_list(og_req *req, const og_host_api *host)
 
 	if (vol_region_param(req, host, &path) < 0)
 		return;
-	if ((active = vol_query_bool(req, host, "active")) == -2) {
+	if (host->query_bool(req, "active", &active) < 0) {
 		free(path);
 		return;
 	}
@@ -838,11 +605,12 @@ static void vol_team_create(og_req *req, const og_host_api *host)
 	const char *params[5];
 	og_result *r;
 
-	if ((in = vol_body(req, host)) == NULL || vol_known_keys(req, host, in, known) < 0 ||
-	    vol_req_id(req, host, in, "region_id", &region) < 0 ||
-	    vol_req_text(req, host, in, "name", VOL_NAME_MAX, &name) < 0 ||
-	    vol_req_id(req, host, in, "leader_resident_id", &leader) < 0 ||
-	    vol_opt_text(req, host, in, "description", VOL_TEXT_MAX, &desc) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "region_id", OG_REQUIRED, &region) < 0 ||
+	    host->body_text(req, in, "name", VOL_NAME_MAX, OG_REQUIRED, &name) < 0 ||
+	    host->body_id(req, in, "leader_resident_id", OG_REQUIRED, &leader) < 0 ||
+	    host->body_text(req, in, "description", VOL_TEXT_MAX, OG_OPTIONAL, &desc) < 0)
 		return;
 	params[0] = vol_id_text(region, srg);
 	params[1] = me->scope_path;
@@ -905,12 +673,12 @@ static void vol_team_patch(og_req *req, const og_host_api *host)
 	og_result *r;
 	int n;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = vol_body(req, host)) == NULL ||
-	    vol_known_keys(req, host, in, known) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    vol_opt_text(req, host, in, "name", VOL_NAME_MAX, &name) < 0 ||
-	    vol_opt_id(req, host, in, "leader_resident_id", &leader) < 0 ||
-	    vol_opt_text(req, host, in, "description", VOL_TEXT_MAX, &desc) < 0)
+	    host->body_text(req, in, "name", VOL_NAME_MAX, OG_OPTIONAL, &name) < 0 ||
+	    host->body_id(req, in, "leader_resident_id", OG_OPTIONAL, &leader) < 0 ||
+	    host->body_text(req, in, "description", VOL_TEXT_MAX, OG_OPTIONAL, &desc) < 0)
 		return;
 	act = json_object_get(in, "active");
 	if (act != NULL && !json_is_boolean(act)) {
@@ -1073,10 +841,9 @@ static void vol_volunteers_list(og_req *req, const og_host_api *host)
 	char *path, st[24];
 	const char *extra[5];
 
-	if (vol_query_id(req, host, "team", &team) < 0 ||
-	    vol_query_enum(req, host, "status", statuses, "status must be active or inactive",
-	                   &status) < 0 ||
-	    (party = vol_query_bool(req, host, "party_member")) == -2 ||
+	if (host->query_id(req, "team", &team) < 0 ||
+	    host->query_enum(req, "status", statuses, &status) < 0 ||
+	    host->query_bool(req, "party_member", &party) < 0 ||
 	    vol_region_param(req, host, &path) < 0)
 		return;
 	extra[0] = path;
@@ -1123,12 +890,13 @@ static void vol_volunteer_create(og_req *req, const og_host_api *host)
 	const char *params[7];
 	og_result *r;
 
-	if ((in = vol_body(req, host)) == NULL || vol_known_keys(req, host, in, known) < 0 ||
-	    vol_req_id(req, host, in, "resident_id", &resident) < 0 ||
-	    vol_opt_id(req, host, in, "team_id", &team) < 0 ||
-	    vol_opt_text(req, host, in, "availability", VOL_AVAIL_MAX, &avail) < 0 ||
-	    vol_opt_date(req, host, in, "joined_on", &joined) < 0 ||
-	    vol_opt_text(req, host, in, "note", VOL_TEXT_MAX, &note) < 0 ||
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "resident_id", OG_REQUIRED, &resident) < 0 ||
+	    host->body_id(req, in, "team_id", OG_OPTIONAL, &team) < 0 ||
+	    host->body_text(req, in, "availability", VOL_AVAIL_MAX, OG_OPTIONAL, &avail) < 0 ||
+	    host->body_date(req, in, "joined_on", OG_OPTIONAL, &joined) < 0 ||
+	    host->body_text(req, in, "note", VOL_TEXT_MAX, OG_OPTIONAL, &note) < 0 ||
 	    vol_skills(req, host, in, &skills) < 0)
 		return;
 	if (vol_resident_check(req, host, resident, "resident_id", true, &grid) != 1 ||
@@ -1192,12 +960,12 @@ static void vol_volunteer_patch(og_req *req, const og_host_api *host)
 	const char *params[10];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = vol_body(req, host)) == NULL ||
-	    vol_known_keys(req, host, in, known) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    vol_opt_id(req, host, in, "team_id", &team) < 0 ||
-	    vol_opt_text(req, host, in, "availability", VOL_AVAIL_MAX, &avail) < 0 ||
-	    vol_opt_text(req, host, in, "note", VOL_TEXT_MAX, &note) < 0)
+	    host->body_id(req, in, "team_id", OG_OPTIONAL, &team) < 0 ||
+	    host->body_text(req, in, "availability", VOL_AVAIL_MAX, OG_OPTIONAL, &avail) < 0 ||
+	    host->body_text(req, in, "note", VOL_TEXT_MAX, OG_OPTIONAL, &note) < 0)
 		return;
 	sv_ = json_object_get(in, "status");
 	if (sv_ != NULL) {
@@ -1329,7 +1097,7 @@ static int vol_served_on(og_req *req, const og_host_api *host, json_t *in, const
 	og_result *r;
 	int bad;
 
-	if (vol_opt_date(req, host, in, "served_on", out) < 0)
+	if (host->body_date(req, in, "served_on", OG_OPTIONAL, out) < 0)
 		return -1;
 	if (*out == NULL) {
 		vol_invalid(req, host, "served_on", "served_on is required (YYYY-MM-DD)");
@@ -1362,25 +1130,18 @@ static int vol_served_on(og_req *req, const og_host_api *host, json_t *in, const
 /* GET /api/v1/volunteer/records?volunteer=&resident=&pair=&verified=&from=&to=&region= */
 static void vol_records_list(og_req *req, const og_host_api *host)
 {
-	const char *from = host->query_param(req, "from"), *to = host->query_param(req, "to");
+	const char *from, *to;
 	int64_t volunteer, resident, pair;
 	int verified;
 	char *path, sv[24], sr[24], sp[24];
 	const char *extra[7];
 
-	if (vol_query_id(req, host, "volunteer", &volunteer) < 0 ||
-	    vol_query_id(req, host, "resident", &resident) < 0 ||
-	    vol_query_id(req, host, "pair", &pair) < 0 ||
-	    (verified = vol_query_bool(req, host, "verified")) == -2)
+	if (host->query_id(req, "volunteer", &volunteer) < 0 ||
+	    host->query_id(req, "resident", &resident) < 0 ||
+	    host->query_id(req, "pair", &pair) < 0 ||
+	    host->query_bool(req, "verified", &verified) < 0 ||
+	    host->query_date(req, "from", &from) < 0 || host->query_date(req, "to", &to) < 0)
 		return;
-	if (from != NULL && !vol_date_valid(from)) {
-		vol_invalid(req, host, "from", "from must be a date written YYYY-MM-DD");
-		return;
-	}
-	if (to != NULL && !vol_date_valid(to)) {
-		vol_invalid(req, host, "to", "to must be a date written YYYY-MM-DD");
-		return;
-	}
 	if (vol_region_param(req, host, &path) < 0)
 		return;
 	extra[0] = path;
@@ -1429,14 +1190,15 @@ static void vol_record_create(og_req *req, const og_host_api *host)
 	int64_t volunteer, served, grid;
 	char hours[24];
 
-	if ((in = vol_body(req, host)) == NULL || vol_known_keys(req, host, in, known) < 0 ||
-	    vol_req_id(req, host, in, "volunteer_id", &volunteer) < 0 ||
-	    vol_opt_id(req, host, in, "served_resident_id", &served) < 0 ||
-	    vol_opt_text(req, host, in, "subject", VOL_SUBJECT_MAX, &subject) < 0 ||
-	    vol_kind(req, host, in, true, &kind) < 0 ||
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "volunteer_id", OG_REQUIRED, &volunteer) < 0 ||
+	    host->body_id(req, in, "served_resident_id", OG_OPTIONAL, &served) < 0 ||
+	    host->body_text(req, in, "subject", VOL_SUBJECT_MAX, OG_OPTIONAL, &subject) < 0 ||
+	    host->body_enum(req, in, "kind", vol_kinds, OG_REQUIRED, &kind) < 0 ||
 	    vol_served_on(req, host, in, NULL, NULL, &served_on) < 0 ||
 	    vol_hours(req, host, in, hours) < 0 ||
-	    vol_opt_text(req, host, in, "note", VOL_TEXT_MAX, &note) < 0)
+	    host->body_text(req, in, "note", VOL_TEXT_MAX, OG_OPTIONAL, &note) < 0)
 		return;
 	if (served == 0 && subject == NULL) {
 		vol_invalid(req, host, "served_resident_id",
@@ -1472,8 +1234,9 @@ static void vol_record_verify(og_req *req, const og_host_api *host)
 	const char *params[3];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = vol_body(req, host)) == NULL ||
-	    vol_known_keys(req, host, in, known) < 0 || host->client_version(req, in, &version) < 0)
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->client_version(req, in, &version) < 0)
 		return;
 	if (vol_load(req, host, VOL_REC_JSON, VOL_REC_FROM, VOL_REC_SCOPE, "s.id", id, "record",
 	             &before) != 1)
@@ -1634,10 +1397,9 @@ static void vol_pairs_list(og_req *req, const og_host_api *host)
 	char *path, sv[24], sr[24];
 	const char *extra[4];
 
-	if (vol_query_enum(req, host, "status", statuses, "status must be open or closed",
-	                   &status) < 0 ||
-	    vol_query_id(req, host, "volunteer", &volunteer) < 0 ||
-	    vol_query_id(req, host, "resident", &resident) < 0 ||
+	if (host->query_enum(req, "status", statuses, &status) < 0 ||
+	    host->query_id(req, "volunteer", &volunteer) < 0 ||
+	    host->query_id(req, "resident", &resident) < 0 ||
 	    vol_region_param(req, host, &path) < 0)
 		return;
 	extra[0] = path;
@@ -1680,11 +1442,12 @@ static void vol_pair_create(og_req *req, const og_host_api *host)
 	const char *params[5];
 	og_result *r;
 
-	if ((in = vol_body(req, host)) == NULL || vol_known_keys(req, host, in, known) < 0 ||
-	    vol_req_id(req, host, in, "volunteer_id", &volunteer) < 0 ||
-	    vol_req_id(req, host, in, "resident_id", &resident) < 0 ||
-	    vol_opt_date(req, host, in, "started_on", &started) < 0 ||
-	    vol_opt_text(req, host, in, "note", VOL_TEXT_MAX, &note) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "volunteer_id", OG_REQUIRED, &volunteer) < 0 ||
+	    host->body_id(req, in, "resident_id", OG_REQUIRED, &resident) < 0 ||
+	    host->body_date(req, in, "started_on", OG_OPTIONAL, &started) < 0 ||
+	    host->body_text(req, in, "note", VOL_TEXT_MAX, OG_OPTIONAL, &note) < 0)
 		return;
 	if (vol_volunteer_check(req, host, volunteer, "volunteer_id", true, &vol) != 1)
 		return;
@@ -1759,10 +1522,11 @@ static void vol_pair_visit(og_req *req, const og_host_api *host)
 	int64_t id;
 	char hours[24];
 
-	if (host->path_id(req, "id", &id) < 0 || (in = vol_body(req, host)) == NULL ||
-	    vol_known_keys(req, host, in, known) < 0 || vol_kind(req, host, in, false, &kind) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_enum(req, in, "kind", vol_kinds, OG_OPTIONAL, &kind) < 0 ||
 	    vol_hours(req, host, in, hours) < 0 ||
-	    vol_opt_text(req, host, in, "note", VOL_TEXT_MAX, &note) < 0)
+	    host->body_text(req, in, "note", VOL_TEXT_MAX, OG_OPTIONAL, &note) < 0)
 		return;
 	if (vol_load(req, host, VOL_PAIR_JSON, VOL_PAIR_FROM, VOL_PAIR_SCOPE, "p.id", id, "pair",
 	             &pair) != 1)
@@ -1800,11 +1564,11 @@ static void vol_pair_close(og_req *req, const og_host_api *host)
 	og_result *r;
 	int bad;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = vol_body(req, host)) == NULL ||
-	    vol_known_keys(req, host, in, known) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    vol_req_text(req, host, in, "reason", VOL_TEXT_MAX, &reason) < 0 ||
-	    vol_opt_date(req, host, in, "closed_on", &closed_on) < 0)
+	    host->body_text(req, in, "reason", VOL_TEXT_MAX, OG_REQUIRED, &reason) < 0 ||
+	    host->body_date(req, in, "closed_on", OG_OPTIONAL, &closed_on) < 0)
 		return;
 	if (vol_load(req, host, VOL_PAIR_JSON, VOL_PAIR_FROM, VOL_PAIR_SCOPE, "p.id", id, "pair",
 	             &before) != 1)
@@ -1879,10 +1643,9 @@ static void vol_requests_list(og_req *req, const og_host_api *host)
 	char *path, sr[24], sv[24];
 	const char *extra[4];
 
-	if (vol_query_enum(req, host, "status", statuses,
-	                   "status must be open, assigned, closed or cancelled", &status) < 0 ||
-	    vol_query_id(req, host, "resident", &resident) < 0 ||
-	    vol_query_id(req, host, "volunteer", &volunteer) < 0 ||
+	if (host->query_enum(req, "status", statuses, &status) < 0 ||
+	    host->query_id(req, "resident", &resident) < 0 ||
+	    host->query_id(req, "volunteer", &volunteer) < 0 ||
 	    vol_region_param(req, host, &path) < 0)
 		return;
 	extra[0] = path;
@@ -1924,11 +1687,12 @@ static void vol_request_create(og_req *req, const og_host_api *host)
 	const char *params[5];
 	og_result *r;
 
-	if ((in = vol_body(req, host)) == NULL || vol_known_keys(req, host, in, known) < 0 ||
-	    vol_req_id(req, host, in, "resident_id", &resident) < 0 ||
-	    vol_kind(req, host, in, true, &kind) < 0 ||
-	    vol_req_text(req, host, in, "need", VOL_TEXT_MAX, &need) < 0 ||
-	    vol_opt_date(req, host, in, "requested_on", &on) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "resident_id", OG_REQUIRED, &resident) < 0 ||
+	    host->body_enum(req, in, "kind", vol_kinds, OG_REQUIRED, &kind) < 0 ||
+	    host->body_text(req, in, "need", VOL_TEXT_MAX, OG_REQUIRED, &need) < 0 ||
+	    host->body_date(req, in, "requested_on", OG_OPTIONAL, &on) < 0)
 		return;
 	if (vol_resident_check(req, host, resident, "resident_id", true, &grid) != 1)
 		return;
@@ -1994,10 +1758,10 @@ static void vol_request_assign(og_req *req, const og_host_api *host)
 	og_result *r;
 	int n;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = vol_body(req, host)) == NULL ||
-	    vol_known_keys(req, host, in, known) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    vol_req_id(req, host, in, "volunteer_id", &volunteer) < 0)
+	    host->body_id(req, in, "volunteer_id", OG_REQUIRED, &volunteer) < 0)
 		return;
 	if (vol_load(req, host, VOL_REQ_JSON, VOL_REQ_FROM, VOL_REQ_SCOPE, "q.id", id, "request",
 	             &before) != 1)
@@ -2064,10 +1828,10 @@ static void vol_request_close(og_req *req, const og_host_api *host)
 	og_result *r;
 	int n;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = vol_body(req, host)) == NULL ||
-	    vol_known_keys(req, host, in, known) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 || vol_hours(req, host, in, hours) < 0 ||
-	    vol_opt_text(req, host, in, "note", VOL_TEXT_MAX, &note) < 0)
+	    host->body_text(req, in, "note", VOL_TEXT_MAX, OG_OPTIONAL, &note) < 0)
 		return;
 	if (vol_load(req, host, VOL_REQ_JSON, VOL_REQ_FROM, VOL_REQ_SCOPE, "q.id", id, "request",
 	             &before) != 1)
@@ -2140,10 +1904,10 @@ static void vol_request_cancel(og_req *req, const og_host_api *host)
 	og_result *r;
 	int n;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = vol_body(req, host)) == NULL ||
-	    vol_known_keys(req, host, in, known) < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    vol_req_text(req, host, in, "reason", VOL_TEXT_MAX, &reason) < 0)
+	    host->body_text(req, in, "reason", VOL_TEXT_MAX, OG_REQUIRED, &reason) < 0)
 		return;
 	if (vol_load(req, host, VOL_REQ_JSON, VOL_REQ_FROM, VOL_REQ_SCOPE, "q.id", id, "request",
 	             &before) != 1)

@@ -32,7 +32,6 @@
  * scope is a 404.  Every write is audited in its transaction.  Everything
  * is static; the only exported symbol is og_plugin_desc.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,22 +62,6 @@ static const char *women_id_text(int64_t v, char buf[24])
 	return buf;
 }
 
-/* A whole unsigned decimal ("42"; not "+42", " 42", "4x"); 0 or -1. */
-static int women_parse_int(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* strdup without POSIX (plugins build with plain -std=c11); new, free(). */
 static char *women_strdup(const char *s)
 {
@@ -88,39 +71,6 @@ static char *women_strdup(const char *s)
 	if (copy != NULL)
 		memcpy(copy, s, n);
 	return copy;
-}
-
-/* Characters (not bytes) of valid UTF-8. */
-static size_t women_utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* A calendar date written YYYY-MM-DD (years 1900..2999). */
-static bool women_date_valid(const char *s)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d, i, max;
-
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	y = atoi(s);
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1)
-		return false;
-	max = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		max = 29;
-	return d <= max;
 }
 
 /* A 422 naming the field. */
@@ -138,181 +88,6 @@ static void women_not_found(og_req *req, const og_host_api *host, const char *wh
 	host->reply_error(req, 404, "not_found", msg, NULL);
 }
 
-/* The body as a JSON object (borrowed), or NULL after a 400. */
-static json_t *women_body(og_req *req, const og_host_api *host)
-{
-	json_t *in = host->body(req);
-
-	if (!json_is_object(in)) {
-		host->reply_error(req, 400, "bad_request", "request body must be a JSON object",
-		                  NULL);
-		return NULL;
-	}
-	return in;
-}
-
-/* Refuses members not in `known` (NULL-terminated): a typo must not pass
- * silently. */
-static int women_known_keys(og_req *req, const og_host_api *host, json_t *in,
-                            const char *const *known, const char *prefix)
-{
-	const char *key;
-	json_t *v;
-	char msg[160], field[96];
-
-	json_object_foreach(in, key, v) {
-		size_t i;
-		bool ok = false;
-
-		(void)v;
-		for (i = 0; known[i] != NULL && !ok; i++)
-			ok = strcmp(known[i], key) == 0;
-		if (!ok) {
-			snprintf(msg, sizeof(msg), "unknown field %.64s", key);
-			snprintf(field, sizeof(field), "%s%.64s", prefix, key);
-			women_invalid(req, host, field, msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
- * A text member: absent or null leaves *out NULL (a 422 when required);
- * otherwise a string of 1..max characters without NUL.  0, or -1 after a
- * 422 naming `field` (the JSON path the client sent).
- */
-static int women_text(og_req *req, const og_host_api *host, json_t *in, const char *key,
-                      const char *field, size_t max, bool required, const char **out)
-{
-	json_t *v = json_object_get(in, key);
-	const char *s;
-	char msg[160];
-	size_t len;
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return 0;
-		snprintf(msg, sizeof(msg), "%s is required", field);
-		women_invalid(req, host, field, msg);
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		snprintf(msg, sizeof(msg), "%s must be a string", field);
-		women_invalid(req, host, field, msg);
-		return -1;
-	}
-	s = json_string_value(v);
-	len = women_utf8_len(s);
-	if (strlen(s) != json_string_length(v) || len < 1 || len > max) {
-		snprintf(msg, sizeof(msg), "%s must be 1 to %zu characters (no NUL)", field, max);
-		women_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = s;
-	return 0;
-}
-
-/* A member that must be one of `values` (NULL-terminated); `list` says them. */
-static int women_enum(og_req *req, const og_host_api *host, json_t *in, const char *key,
-                      const char *field, const char *const *values, const char *list, bool required,
-                      const char **out)
-{
-	json_t *v = json_object_get(in, key);
-	char msg[240];
-	size_t i;
-
-	*out = NULL;
-	if ((v == NULL || json_is_null(v)) && !required)
-		return 0;
-	for (i = 0; json_is_string(v) && values[i] != NULL; i++)
-		if (strcmp(values[i], json_string_value(v)) == 0) {
-			*out = values[i];
-			return 0;
-		}
-	snprintf(msg, sizeof(msg), "%s must be one of %s", field, list);
-	women_invalid(req, host, field, msg);
-	return -1;
-}
-
-/* An optional date member "YYYY-MM-DD": absent or null leaves *out NULL. */
-static int women_date(og_req *req, const og_host_api *host, json_t *in, const char *key,
-                      const char *field, const char **out)
-{
-	json_t *v = json_object_get(in, key);
-	char msg[128];
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || !women_date_valid(json_string_value(v))) {
-		snprintf(msg, sizeof(msg), "%s must be a date written YYYY-MM-DD", field);
-		women_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* An optional id member (integer >= 1): 0 when absent or null. */
-static int women_id_member(og_req *req, const og_host_api *host, json_t *in, const char *key,
-                           const char *field, bool required, int64_t *out)
-{
-	json_t *v = json_object_get(in, key);
-	char msg[128];
-
-	*out = 0;
-	if ((v == NULL || json_is_null(v)) && !required)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		snprintf(msg, sizeof(msg), "%s must be an id (a positive integer)%s", field,
-		         required ? " and is required" : "");
-		women_invalid(req, host, field, msg);
-		return -1;
-	}
-	*out = json_integer_value(v);
-	return 0;
-}
-
-/* An optional id query parameter (?region=12): 0 when absent. */
-static int women_query_id(og_req *req, const og_host_api *host, const char *name, int64_t *out)
-{
-	const char *s = host->query_param(req, name);
-	char msg[96];
-
-	*out = 0;
-	if (s == NULL)
-		return 0;
-	if (women_parse_int(s, out) < 0 || *out <= 0) {
-		snprintf(msg, sizeof(msg), "%s must be an id (a positive integer)", name);
-		women_invalid(req, host, name, msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* An optional enum query parameter: NULL when absent; -1 after a 422. */
-static int women_query_enum(og_req *req, const og_host_api *host, const char *name,
-                            const char *const *values, const char *list, const char **out)
-{
-	const char *s = host->query_param(req, name);
-	char msg[240];
-	size_t i;
-
-	*out = NULL;
-	if (s == NULL)
-		return 0;
-	for (i = 0; values[i] != NULL; i++)
-		if (strcmp(values[i], s) == 0) {
-			*out = values[i];
-			return 0;
-		}
-	snprintf(msg, sizeof(msg), "%s must be one of %s", name, list);
-	women_invalid(req, host, name, msg);
-	return -1;
-}
-
 /*
  * The ltree path (new, free()) of ?region= when given and in the caller's
  * scope, else of the caller's scope ("" for everything).  NULL after a
@@ -327,7 +102,7 @@ static char *women_region_path(og_req *req, const og_host_api *host)
 	og_result *r;
 	char *path = NULL;
 
-	if (women_query_id(req, host, "region", &id) < 0)
+	if (host->query_id(req, "region", &id) < 0)
 		return NULL;
 	if (id == 0) {
 		path = women_strdup(me->scope_path);
@@ -538,7 +313,7 @@ static void women_overview(og_req *req, const og_host_api *host)
 		return;
 	params[0] = path;
 	if (host->query_json(req, women_sql_overview, 1, params, &out) == 1) {
-		women_query_id(req, host, "region", &region); /* validated above */
+		host->query_id(req, "region", &region); /* validated above */
 		json_object_set_new(out, "region_id",
 		                    region != 0                ? json_integer(region)
 		                    : me->scope_region_id != 0 ? json_integer(me->scope_region_id)
@@ -552,17 +327,13 @@ static void women_overview(og_req *req, const og_host_api *host)
 /* rights-protection cases (维权) */
 
 static const char *const women_channels[] = {"visit", "phone", "referral", NULL};
-#define WOMEN_CHANNELS "visit, phone, referral"
 static const char *const women_categories[] = {"domestic_violence", "marriage_family", "property",
                                                "employment",        "other",           NULL};
-#define WOMEN_CATEGORIES "domestic_violence, marriage_family, property, employment, other"
 static const char *const women_case_statuses[] = {"open", "closed", NULL};
 static const char *const women_party_roles[] = {"complainant", "respondent", "child", "other",
                                                 NULL};
-#define WOMEN_PARTY_ROLES "complainant, respondent, child, other"
 static const char *const women_action_kinds[] = {"action", "referral", NULL};
 static const char *const women_referrals[] = {"police", "court", "legal_aid", "shelter", NULL};
-#define WOMEN_REFERRALS "police, court, legal_aid, shelter"
 
 /* clang-format off */
 #define WOMEN_CASE_FROM " FROM women.rights_case a JOIN core.region g ON g.id = a.grid_id"
@@ -677,11 +448,9 @@ static void women_cases_list(og_req *req, const og_host_api *host)
 	json_t *page, *ids, *item, *after;
 	size_t i;
 
-	if (women_query_enum(req, host, "status", women_case_statuses, "open, closed", &status) <
-	            0 ||
-	    women_query_enum(req, host, "category", women_categories, WOMEN_CATEGORIES, &category) <
-	            0 ||
-	    women_query_id(req, host, "handler", &handler) < 0)
+	if (host->query_enum(req, "status", women_case_statuses, &status) < 0 ||
+	    host->query_enum(req, "category", women_categories, &category) < 0 ||
+	    host->query_id(req, "handler", &handler) < 0)
 		return;
 	if ((path = women_region_path(req, host)) == NULL)
 		return;
@@ -761,7 +530,7 @@ static int women_party_add(og_req *req, const og_host_api *host, json_t *p, cons
 	static const char *const known[] = {"role", "resident_id", "name", "note", NULL};
 	const char *role, *name, *note;
 	int64_t resident;
-	char f[96], prefix[96], sc[24], sr[24];
+	char f[96], sc[24], sr[24];
 	const char *params[5];
 	json_t *x = NULL;
 	og_result *r;
@@ -771,14 +540,13 @@ static int women_party_add(og_req *req, const og_host_api *host, json_t *p, cons
 		women_invalid(req, host, field, f);
 		return -1;
 	}
-	snprintf(prefix, sizeof(prefix), "%s%s", field, field[0] != '\0' ? "." : "");
-	if (women_known_keys(req, host, p, known, prefix) < 0 ||
-	    women_enum(req, host, p, "role", women_path(f, sizeof(f), field, "role"),
-	               women_party_roles, WOMEN_PARTY_ROLES, true, &role) < 0 ||
-	    women_id_member(req, host, p, "resident_id",
-	                    women_path(f, sizeof(f), field, "resident_id"), false, &resident) < 0 ||
-	    women_text(req, host, p, "name", women_path(f, sizeof(f), field, "name"), 100, false,
-	               &name) < 0)
+	if (host->body_known_keys(req, p, known, field) < 0 ||
+	    host->body_enum(req, p, women_path(f, sizeof(f), field, "role"), women_party_roles,
+	                    OG_REQUIRED, &role) < 0 ||
+	    host->body_id(req, p, women_path(f, sizeof(f), field, "resident_id"), OG_OPTIONAL,
+	                  &resident) < 0 ||
+	    host->body_text(req, p, women_path(f, sizeof(f), field, "name"), 100, OG_OPTIONAL,
+	                    &name) < 0)
 		return -1;
 	if ((resident == 0) == (name == NULL)) {
 		women_invalid(req, host, f,
@@ -786,8 +554,8 @@ static int women_party_add(og_req *req, const og_host_api *host, json_t *p, cons
 		              "shared model, a name: one of them, not both");
 		return -1;
 	}
-	if (women_text(req, host, p, "note", women_path(f, sizeof(f), field, "note"), 500, false,
-	               &note) < 0)
+	if (host->body_text(req, p, women_path(f, sizeof(f), field, "note"), 500, OG_OPTIONAL,
+	                    &note) < 0)
 		return -1;
 	if (resident != 0) {
 		if (women_resident(req, host, resident,
@@ -860,16 +628,14 @@ static void women_case_create(og_req *req, const og_host_api *host)
 	og_result *r;
 	size_t i;
 
-	if ((in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
-	    women_id_member(req, host, in, "grid_id", "grid_id", false, &grid) < 0 ||
-	    women_date(req, host, in, "intake_on", "intake_on", &intake_on) < 0 ||
-	    women_enum(req, host, in, "channel", "channel", women_channels, WOMEN_CHANNELS, true,
-	               &channel) < 0 ||
-	    women_enum(req, host, in, "category", "category", women_categories, WOMEN_CATEGORIES,
-	               true, &category) < 0 ||
-	    women_text(req, host, in, "summary", "summary", 2000, false, &summary) < 0 ||
-	    women_id_member(req, host, in, "handler_id", "handler_id", false, &handler) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "grid_id", OG_OPTIONAL, &grid) < 0 ||
+	    host->body_date(req, in, "intake_on", OG_OPTIONAL, &intake_on) < 0 ||
+	    host->body_enum(req, in, "channel", women_channels, OG_REQUIRED, &channel) < 0 ||
+	    host->body_enum(req, in, "category", women_categories, OG_REQUIRED, &category) < 0 ||
+	    host->body_text(req, in, "summary", 2000, OG_OPTIONAL, &summary) < 0 ||
+	    host->body_id(req, in, "handler_id", OG_OPTIONAL, &handler) < 0)
 		return;
 	parties = json_object_get(in, "parties");
 	if (parties != NULL && !json_is_null(parties) &&
@@ -958,19 +724,16 @@ static void women_case_patch(og_req *req, const og_host_api *host)
 	bool closing, reopening;
 	int n;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    women_enum(req, host, in, "channel", "channel", women_channels, WOMEN_CHANNELS, false,
-	               &channel) < 0 ||
-	    women_enum(req, host, in, "category", "category", women_categories, WOMEN_CATEGORIES,
-	               false, &category) < 0 ||
-	    women_text(req, host, in, "summary", "summary", 2000, false, &summary) < 0 ||
-	    women_id_member(req, host, in, "handler_id", "handler_id", false, &handler) < 0 ||
-	    women_enum(req, host, in, "status", "status", women_case_statuses, "open, closed",
-	               false, &status) < 0 ||
-	    women_date(req, host, in, "closed_on", "closed_on", &closed_on) < 0 ||
-	    women_text(req, host, in, "closure", "closure", 1000, false, &closure) < 0)
+	    host->body_enum(req, in, "channel", women_channels, OG_OPTIONAL, &channel) < 0 ||
+	    host->body_enum(req, in, "category", women_categories, OG_OPTIONAL, &category) < 0 ||
+	    host->body_text(req, in, "summary", 2000, OG_OPTIONAL, &summary) < 0 ||
+	    host->body_id(req, in, "handler_id", OG_OPTIONAL, &handler) < 0 ||
+	    host->body_enum(req, in, "status", women_case_statuses, OG_OPTIONAL, &status) < 0 ||
+	    host->body_date(req, in, "closed_on", OG_OPTIONAL, &closed_on) < 0 ||
+	    host->body_text(req, in, "closure", 1000, OG_OPTIONAL, &closure) < 0)
 		return;
 	if (women_case_for_write(req, host, id, &cur) != 1)
 		return;
@@ -1089,14 +852,13 @@ static void women_case_action(og_req *req, const og_host_api *host)
 	const char *params[6];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
-	    women_date(req, host, in, "acted_on", "acted_on", &acted_on) < 0 ||
-	    women_enum(req, host, in, "kind", "kind", women_action_kinds, "action, referral", true,
-	               &kind) < 0 ||
-	    women_enum(req, host, in, "referral_to", "referral_to", women_referrals,
-	               WOMEN_REFERRALS, strcmp(kind, "referral") == 0, &referral_to) < 0 ||
-	    women_text(req, host, in, "note", "note", 1000, true, &note) < 0)
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_date(req, in, "acted_on", OG_OPTIONAL, &acted_on) < 0 ||
+	    host->body_enum(req, in, "kind", women_action_kinds, OG_REQUIRED, &kind) < 0 ||
+	    host->body_enum(req, in, "referral_to", women_referrals, strcmp(kind, "referral") == 0,
+	                    &referral_to) < 0 ||
+	    host->body_text(req, in, "note", 1000, OG_REQUIRED, &note) < 0)
 		return;
 	if (strcmp(kind, "action") == 0 && referral_to != NULL) {
 		women_invalid(req, host, "referral_to", "referral_to goes with kind referral");
@@ -1161,7 +923,7 @@ static void women_case_party(og_req *req, const og_host_api *host)
 	const char *params[1];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = women_body(req, host)) == NULL)
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL)
 		return;
 	if (women_case_for_write(req, host, id, &cur) != 1)
 		return;
@@ -1255,9 +1017,8 @@ static void women_children_list(og_req *req, const og_host_api *host)
 	json_t *page;
 	int rc;
 
-	if (women_query_enum(req, host, "programme", women_programmes, "floating, disadvantaged",
-	                     &programme) < 0 ||
-	    women_query_enum(req, host, "status", women_case_statuses, "open, closed", &status) < 0)
+	if (host->query_enum(req, "programme", women_programmes, &programme) < 0 ||
+	    host->query_enum(req, "status", women_case_statuses, &status) < 0)
 		return;
 	if ((path = women_region_path(req, host)) == NULL)
 		return;
@@ -1299,14 +1060,13 @@ static void women_child_create(og_req *req, const og_host_api *host)
 	const char *params[6];
 	og_result *r;
 
-	if ((in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
-	    women_id_member(req, host, in, "resident_id", "resident_id", true, &resident) < 0 ||
-	    women_enum(req, host, in, "programme", "programme", women_programmes,
-	               "floating, disadvantaged", true, &programme) < 0 ||
-	    women_text(req, host, in, "project", "project", 100, false, &project) < 0 ||
-	    women_text(req, host, in, "needs", "needs", 1000, false, &needs) < 0 ||
-	    women_date(req, host, in, "started_on", "started_on", &started_on) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "resident_id", OG_REQUIRED, &resident) < 0 ||
+	    host->body_enum(req, in, "programme", women_programmes, OG_REQUIRED, &programme) < 0 ||
+	    host->body_text(req, in, "project", 100, OG_OPTIONAL, &project) < 0 ||
+	    host->body_text(req, in, "needs", 1000, OG_OPTIONAL, &needs) < 0 ||
+	    host->body_date(req, in, "started_on", OG_OPTIONAL, &started_on) < 0)
 		return;
 	if (women_resident(req, host, resident, "resident_id", &x) != 1)
 		return;
@@ -1383,14 +1143,13 @@ static void women_child_patch(og_req *req, const og_host_api *host)
 	const char *params[6];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    women_text(req, host, in, "project", "project", 100, false, &project) < 0 ||
-	    women_text(req, host, in, "needs", "needs", 1000, false, &needs) < 0 ||
-	    women_enum(req, host, in, "status", "status", women_case_statuses, "open, closed",
-	               false, &status) < 0 ||
-	    women_date(req, host, in, "closed_on", "closed_on", &closed_on) < 0)
+	    host->body_text(req, in, "project", 100, OG_OPTIONAL, &project) < 0 ||
+	    host->body_text(req, in, "needs", 1000, OG_OPTIONAL, &needs) < 0 ||
+	    host->body_enum(req, in, "status", women_case_statuses, OG_OPTIONAL, &status) < 0 ||
+	    host->body_date(req, in, "closed_on", OG_OPTIONAL, &closed_on) < 0)
 		return;
 	if (women_care_load(req, host, id, true, &cur) != 1)
 		return;
@@ -1448,12 +1207,12 @@ static void women_child_visit(og_req *req, const og_host_api *host)
 	const char *params[6];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
-	    women_date(req, host, in, "visited_on", "visited_on", &visited_on) < 0 ||
-	    women_text(req, host, in, "needs", "needs", 1000, false, &needs) < 0 ||
-	    women_text(req, host, in, "help", "help", 1000, false, &help) < 0 ||
-	    women_text(req, host, in, "helper", "helper", 100, true, &helper) < 0)
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_date(req, in, "visited_on", OG_OPTIONAL, &visited_on) < 0 ||
+	    host->body_text(req, in, "needs", 1000, OG_OPTIONAL, &needs) < 0 ||
+	    host->body_text(req, in, "help", 1000, OG_OPTIONAL, &help) < 0 ||
+	    host->body_text(req, in, "helper", 100, OG_REQUIRED, &helper) < 0)
 		return;
 	if (women_care_load(req, host, id, true, &cur) != 1)
 		return;
@@ -1505,7 +1264,6 @@ out:
 
 static const char *const women_activity_kinds[] = {
         "womens_day", "childrens_day", "family_education", "health", "other", NULL};
-#define WOMEN_ACTIVITY_KINDS "womens_day, childrens_day, family_education, health, other"
 
 /* clang-format off */
 #define WOMEN_ACT_FROM " FROM women.activity a JOIN core.region g ON g.id = a.grid_id"
@@ -1553,13 +1311,10 @@ static void women_activities_list(og_req *req, const og_host_api *host)
 	json_t *page;
 	int rc;
 
-	if (women_query_enum(req, host, "kind", women_activity_kinds, WOMEN_ACTIVITY_KINDS, &kind) <
-	    0)
+	if (host->query_enum(req, "kind", women_activity_kinds, &kind) < 0)
 		return;
-	if (year != NULL && (women_parse_int(year, &y) < 0 || y < 1990 || y > 2999)) {
-		women_invalid(req, host, "year", "year must be a year such as 2026");
+	if (host->query_int(req, "year", 1990, 2999, &y) < 0)
 		return;
-	}
 	if ((path = women_region_path(req, host)) == NULL)
 		return;
 	params[2] = path;
@@ -1601,15 +1356,14 @@ static void women_activity_create(og_req *req, const og_host_api *host)
 	const char *params[7];
 	og_result *r;
 
-	if ((in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
-	    women_id_member(req, host, in, "grid_id", "grid_id", true, &grid) < 0 ||
-	    women_enum(req, host, in, "kind", "kind", women_activity_kinds, WOMEN_ACTIVITY_KINDS,
-	               true, &kind) < 0 ||
-	    women_text(req, host, in, "title", "title", 200, true, &title) < 0 ||
-	    women_date(req, host, in, "held_on", "held_on", &held_on) < 0 ||
-	    women_text(req, host, in, "organiser", "organiser", 100, true, &organiser) < 0 ||
-	    women_text(req, host, in, "note", "note", 1000, false, &note) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "grid_id", OG_REQUIRED, &grid) < 0 ||
+	    host->body_enum(req, in, "kind", women_activity_kinds, OG_REQUIRED, &kind) < 0 ||
+	    host->body_text(req, in, "title", 200, OG_REQUIRED, &title) < 0 ||
+	    host->body_date(req, in, "held_on", OG_OPTIONAL, &held_on) < 0 ||
+	    host->body_text(req, in, "organiser", 100, OG_REQUIRED, &organiser) < 0 ||
+	    host->body_text(req, in, "note", 1000, OG_OPTIONAL, &note) < 0)
 		return;
 	if (held_on == NULL) {
 		women_invalid(req, host, "held_on", "held_on (YYYY-MM-DD) is required");
@@ -1659,15 +1413,14 @@ static void women_activity_patch(og_req *req, const og_host_api *host)
 	const char *params[7];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
 	    host->client_version(req, in, &version) < 0 ||
-	    women_enum(req, host, in, "kind", "kind", women_activity_kinds, WOMEN_ACTIVITY_KINDS,
-	               false, &kind) < 0 ||
-	    women_text(req, host, in, "title", "title", 200, false, &title) < 0 ||
-	    women_date(req, host, in, "held_on", "held_on", &held_on) < 0 ||
-	    women_text(req, host, in, "organiser", "organiser", 100, false, &organiser) < 0 ||
-	    women_text(req, host, in, "note", "note", 1000, false, &note) < 0)
+	    host->body_enum(req, in, "kind", women_activity_kinds, OG_OPTIONAL, &kind) < 0 ||
+	    host->body_text(req, in, "title", 200, OG_OPTIONAL, &title) < 0 ||
+	    host->body_date(req, in, "held_on", OG_OPTIONAL, &held_on) < 0 ||
+	    host->body_text(req, in, "organiser", 100, OG_OPTIONAL, &organiser) < 0 ||
+	    host->body_text(req, in, "note", 1000, OG_OPTIONAL, &note) < 0)
 		return;
 	if (women_activity_load(req, host, id, true, &cur) != 1)
 		return;
@@ -1721,8 +1474,8 @@ static void women_activity_participants(og_req *req, const og_host_api *host)
 	const char *params[4];
 	og_result *r;
 
-	if (host->path_id(req, "id", &id) < 0 || (in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0)
+	if (host->path_id(req, "id", &id) < 0 || (in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0)
 		return;
 	ids = json_object_get(in, "resident_ids");
 	if (!json_is_array(ids) || json_array_size(ids) < 1 ||
@@ -1864,13 +1617,10 @@ static void women_honours_list(og_req *req, const og_host_api *host)
 	json_t *page;
 	int rc;
 
-	if (women_query_enum(req, host, "title", women_titles, "most_beautiful_family, safe_family",
-	                     &title) < 0)
+	if (host->query_enum(req, "title", women_titles, &title) < 0)
 		return;
-	if (year != NULL && (women_parse_int(year, &y) < 0 || y < 1990 || y > 2999)) {
-		women_invalid(req, host, "year", "year must be a year such as 2026");
+	if (host->query_int(req, "year", 1990, 2999, &y) < 0)
 		return;
-	}
 	if ((path = women_region_path(req, host)) == NULL)
 		return;
 	params[2] = path;
@@ -1892,7 +1642,7 @@ static void women_honour_create(og_req *req, const og_host_api *host)
 	static const char *const known[] = {"household_id", "title", "year", "awarded_on",
 	                                    "awarded_by",   "note",  NULL};
 	const og_caller *me = host->caller(req);
-	json_t *in, *v, *after = NULL;
+	json_t *in, *after = NULL;
 	const char *title, *awarded_on, *awarded_by, *note;
 	int64_t household, year = 0, grid;
 	char sh[24], sy[24], su[24], sc[24];
@@ -1900,24 +1650,15 @@ static void women_honour_create(og_req *req, const og_host_api *host)
 	og_result *r;
 	int n;
 
-	if ((in = women_body(req, host)) == NULL ||
-	    women_known_keys(req, host, in, known, "") < 0 ||
-	    women_id_member(req, host, in, "household_id", "household_id", true, &household) < 0 ||
-	    women_enum(req, host, in, "title", "title", women_titles,
-	               "most_beautiful_family, safe_family", true, &title) < 0 ||
-	    women_date(req, host, in, "awarded_on", "awarded_on", &awarded_on) < 0 ||
-	    women_text(req, host, in, "awarded_by", "awarded_by", 100, true, &awarded_by) < 0 ||
-	    women_text(req, host, in, "note", "note", 500, false, &note) < 0)
+	if ((in = host->body_object(req)) == NULL ||
+	    host->body_known_keys(req, in, known, NULL) < 0 ||
+	    host->body_id(req, in, "household_id", OG_REQUIRED, &household) < 0 ||
+	    host->body_enum(req, in, "title", women_titles, OG_REQUIRED, &title) < 0 ||
+	    host->body_date(req, in, "awarded_on", OG_OPTIONAL, &awarded_on) < 0 ||
+	    host->body_text(req, in, "awarded_by", 100, OG_REQUIRED, &awarded_by) < 0 ||
+	    host->body_text(req, in, "note", 500, OG_OPTIONAL, &note) < 0 ||
+	    host->body_int(req, in, "year", 1990, 2999, OG_OPTIONAL, &year) < 0)
 		return;
-	v = json_object_get(in, "year");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1990 ||
-		    json_integer_value(v) > 2999) {
-			women_invalid(req, host, "year", "year must be a year such as 2026");
-			return;
-		}
-		year = json_integer_value(v);
-	}
 	params[0] = women_id_text(household, sh);
 	params[1] = me->scope_path;
 	r = host->query(req,
@@ -1955,7 +1696,7 @@ static void women_honour_create(og_req *req, const og_host_api *host)
 		women_id_text(host->result_int64(r, 0, 0), sc);
 	host->result_free(r);
 	if (n == 0) {
-		if (awarded_on != NULL && women_date_valid(awarded_on)) {
+		if (awarded_on != NULL) {
 			/* Either a future date or the same honour again: say which. */
 			params[1] = awarded_on;
 			r = host->query(req, "SELECT $2::date > current_date", 2, params);
