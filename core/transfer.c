@@ -1265,19 +1265,21 @@ static long load_rows(import *im, long *imported)
 }
 
 /* resident.created for every imported resident, with the resident as the
- * API shows it, a thousand per FETCH.  0 or -1 (reply set by the failing
- * hook or query). */
-static int fire_created(import *im, const og_host_api *host)
+ * API shows it, a thousand per FETCH: the hooks of plugins that take the
+ * batch event (ABI 1.3) get each thousand as one residents.imported call,
+ * the others one resident.created call per row (ogc_registry_fire_rows).
+ * 0 or -1 (reply set by the failing hook or query). */
+static int fire_created(import *im)
 {
 	PGresult *r;
 	int n;
 
 	/* Reading 100,000 rows back only to call no hook would cost seconds. */
-	if (!ogc_registry_has_hooks("resident.created"))
+	if (!ogc_registry_has_row_hooks("resident.created", OG_EVENT_RESIDENTS_IMPORTED))
 		return 0;
 	r = ogc_req_exec(im->req,
 	                 "DECLARE og_import_cur NO SCROLL CURSOR FOR "
-	                 "SELECT x.id, " OGC_RESIDENT_JSON_SQL " FROM import_row t "
+	                 "SELECT " OGC_RESIDENT_JSON_SQL " FROM import_row t "
 	                 "JOIN core.resident x ON x.id = t.id "
 	                 "WHERE t.error_field IS NULL ORDER BY t.rownum",
 	                 0, NULL);
@@ -1286,22 +1288,34 @@ static int fire_created(import *im, const og_host_api *host)
 		return -1;
 	PQclear(r);
 	do {
+		json_t *batch;
+		int rc;
+
 		r = ogc_req_exec(im->req, "FETCH " FETCH_ROWS " FROM og_import_cur", 0, NULL);
 		if (r == NULL)
 			return -1;
 		n = PQntuples(r);
+		batch = json_array();
 		for (int i = 0; i < n; i++) {
 			json_error_t jerr;
-			json_t *payload = json_loads(PQgetvalue(r, i, 1), 0, &jerr);
-			int rc = host->fire(im->req, "resident.created",
-			                    strtoll(PQgetvalue(r, i, 0), NULL, 10), payload);
-			json_decref(payload);
-			if (rc != 0) {
+			json_t *payload = json_loads(PQgetvalue(r, i, 0), 0, &jerr);
+
+			if (payload == NULL || json_array_append_new(batch, payload) != 0) {
+				json_decref(batch);
 				PQclear(r);
+				ogc_req_reply_error(im->req, 500, "internal",
+				                    "an imported resident could not be read back",
+				                    NULL);
 				return -1;
 			}
 		}
 		PQclear(r);
+		rc = n > 0 ? ogc_registry_fire_rows(im->req, "resident.created",
+		                                    OG_EVENT_RESIDENTS_IMPORTED, batch)
+		           : 0;
+		json_decref(batch);
+		if (rc != 0)
+			return -1;
 	} while (n > 0);
 	r = ogc_req_exec(im->req, "CLOSE og_import_cur", 0, NULL);
 	if (r == NULL)
@@ -1527,7 +1541,7 @@ import im;
 		households = load_rows(&im, &imported);
 		if (households < 0)
 			goto out;
-		if (imported > 0 && fire_created(&im, host) != 0)
+		if (imported > 0 && fire_created(&im) != 0)
 			goto out;
 	}
 

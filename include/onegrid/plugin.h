@@ -34,7 +34,7 @@ extern "C" {
 
 #define OG_PLUGIN_MAGIC 0x4F47504CU /* "OGPL" */
 #define OG_ABI_MAJOR 1
-#define OG_ABI_MINOR 2
+#define OG_ABI_MINOR 3
 
 #if defined(__GNUC__)
 #define OG_EXPORT __attribute__((visibility("default")))
@@ -105,6 +105,21 @@ typedef void (*og_handler)(og_req *req, const og_host_api *host);
  */
 typedef int (*og_hook_fn)(og_req *req, const og_host_api *host, const char *event,
                           int64_t entity_id, json_t *payload);
+
+/*
+ * ABI 1.3: the batch form of resident.created.  The bulk import creates
+ * residents by the thousand; it fires resident.created for each of them,
+ * except to a plugin built for ABI 1.3 or later that registered a hook on
+ * OG_EVENT_RESIDENTS_IMPORTED: that plugin gets instead one call of that
+ * hook per chunk of at most 1,000 imported residents, with entity_id 0 and
+ * `payload` a JSON array (borrowed) of the residents as resident.created
+ * would have carried them one by one (each with its "id"), in file order,
+ * inside the import's transaction like every hook.  Answer a chunk with a
+ * few set-based statements (`= ANY($1)`, json_to_recordset), not one per
+ * row.  A resident created any other way (POST /api/v1/residents) still
+ * fires resident.created, so such a plugin registers both.
+ */
+#define OG_EVENT_RESIDENTS_IMPORTED "residents.imported"
 
 /*
  * An indicator: one figure per grid, rolled up the region tree by the core.
@@ -268,6 +283,11 @@ struct og_host_api {
 	int (*reply_stream_begin)(og_req *req, int status, const char *content_type);
 	int (*reply_stream_write)(og_req *req, const void *data, size_t len);
 	int (*reply_stream_end)(og_req *req);
+
+	/* ===== ABI 1.3 =====
+	 * No new member: 1.3 adds the residents.imported batch event
+	 * (OG_EVENT_RESIDENTS_IMPORTED above), which a plugin must not rely on
+	 * from an older host; the version rule makes sure it never meets one. */
 };
 
 /*
