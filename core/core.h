@@ -226,6 +226,10 @@ const char *ogc_util_scope(og_req *req);
 void ogc_util_invalid(og_req *req, const char *field, const char *message);
 /* UTF-8 characters in s (not bytes). */
 size_t ogc_util_utf8_len(const char *s);
+/* Hands memory freed after a large request (a bulk import's file) back to
+ * the system (glibc's malloc_trim; nothing where it is missing), so that a
+ * worker that took one big file does not keep its size for good. */
+void ogc_util_release_memory(void);
 /* Integer member key of obj (borrowed, may be NULL); 0 when absent or not
  * an integer. */
 int64_t ogc_util_json_id(json_t *obj, const char *key);

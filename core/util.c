@@ -6,11 +6,15 @@
  *
  * They exist once so that every core route and every plugin (through the
  * host API) answers the same bad input with the same error.  Nothing here
- * touches the database.
+ * touches the database.  Also: handing freed memory back to the system
+ * after a large request.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 
 #include <event2/http.h>
 
@@ -186,4 +190,11 @@ int64_t ogc_util_page_cut(json_t **items, int limit)
 		json_array_remove(*items, json_array_size(*items) - 1);
 	last = json_array_get(*items, (size_t)limit - 1);
 	return json_integer_value(json_object_get(last, "id"));
+}
+
+void ogc_util_release_memory(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	(void)malloc_trim(0);
+#endif
 }
