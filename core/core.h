@@ -272,6 +272,10 @@ const char *ogc_util_scope(og_req *req);
 void ogc_util_invalid(og_req *req, const char *field, const char *message);
 /* UTF-8 characters in s (not bytes). */
 size_t ogc_util_utf8_len(const char *s);
+/* Hands memory freed after a large request (a bulk import's file) back to
+ * the system (glibc's malloc_trim; nothing where it is missing), so that a
+ * worker that took one big file does not keep its size for good. */
+void ogc_util_release_memory(void);
 /* Integer member key of obj (borrowed, may be NULL); 0 when absent or not
  * an integer. */
 int64_t ogc_util_json_id(json_t *obj, const char *key);
@@ -519,12 +523,22 @@ int ogc_registry_hook(og_plugin *owner, const char *event, og_hook_fn fn);
 int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def);
 int ogc_registry_ledger(og_plugin *owner, const og_ledger_def *def);
 bool ogc_registry_has_permission(const char *code);
-/* Whether any hook is registered for event (bulk paths skip building
- * payloads nobody reads). */
-bool ogc_registry_has_hooks(const char *event);
 /* Runs the hooks of an event in registration order; -1 on the first that
  * fails (its plugin is named in the log and the error reply). */
 int ogc_registry_fire(og_req *req, const char *event, int64_t entity_id, json_t *payload);
+/*
+ * The same event for many rows at once (the bulk import): `payloads` is a
+ * JSON array (borrowed) of the rows' payloads, each with its "id".  Every
+ * hook on `event` runs once per row, in row order, except those of a
+ * plugin (built for ABI >= 1.3) that registered `batch_event`: that plugin
+ * gets one call of its `batch_event` hook with the whole array (entity_id
+ * 0) instead.  0, or -1 on the first hook that fails.
+ */
+int ogc_registry_fire_rows(og_req *req, const char *event, const char *batch_event,
+                           json_t *payloads);
+/* Whether ogc_registry_fire_rows would call any hook at all (the bulk
+ * import skips building payloads nobody reads). */
+bool ogc_registry_has_row_hooks(const char *event, const char *batch_event);
 /* Upserts registered permissions, default grants and tags.  0 or -1. */
 int ogc_registry_sync(PGconn *conn);
 /* Declared indicators and ledgers in registration order, for the reports

@@ -5,7 +5,8 @@
  *
  * For: checking each declaration once, at registration (owner prefixes,
  * duplicates, required fields), keeping it in a growable array for the
- * life of the process, running hooks (ogc_registry_fire) and writing
+ * life of the process, running hooks (ogc_registry_fire, and
+ * ogc_registry_fire_rows for the bulk import's batches) and writing
  * permissions, default grants and tags to the database
  * (ogc_registry_sync).  Not for: computing indicators or rendering ledgers
  * (the reports engine reads them through the _count/_get accessors), or
@@ -420,46 +421,109 @@ static int hook_failed(og_req *req, const hook_entry *h, const char *why)
 	return -1;
 }
 
-bool ogc_registry_has_hooks(const char *event)
+/* Runs one hook with the nesting guard.  0, or -1 (reply set, logged). */
+static int run_hook(og_req *req, const og_host_api *host, const hook_entry *h, const char *event,
+                    int64_t entity_id, json_t *payload)
 {
-	for (size_t i = 0; event != NULL && i < nhooks; i++)
-		if (strcmp(hooks[i].event, event) == 0)
-			return true;
-	return false;
+	int status_before, rc;
+
+	if (hook_depth >= MAX_HOOK_DEPTH)
+		return hook_failed(req, h,
+		                   "hooks nested too deeply (does a hook fire the event "
+		                   "that triggers it?)");
+	status_before = req != NULL ? req->status : 0;
+	hook_depth++;
+	rc = h->fn(req, host, event, entity_id, payload);
+	hook_depth--;
+	if (rc != 0)
+		return hook_failed(req, h, "returned non-zero");
+	/* An error reply set by a hook that then returned 0 still aborts the
+	 * write (the host would roll it back anyway); say so now. */
+	if (req != NULL && req->status >= 400 && status_before < 400)
+		return hook_failed(req, h, "set an error reply but returned 0");
+	return 0;
 }
 
 int ogc_registry_fire(og_req *req, const char *event, int64_t entity_id, json_t *payload)
 {
 	const og_host_api *host = ogc_host_api();
-	size_t i;
-	int rc;
 
 	if (event == NULL)
 		return 0;
 	if (hook_depth == 0)
 		nested_failure_logged = false;
-	for (i = 0; i < nhooks; i++) {
-		const hook_entry *h = &hooks[i];
-		int status_before;
-
-		if (strcmp(h->event, event) != 0)
-			continue;
-		if (hook_depth >= MAX_HOOK_DEPTH)
-			return hook_failed(req, h,
-			                   "hooks nested too deeply (does a hook fire the event "
-			                   "that triggers it?)");
-		status_before = req != NULL ? req->status : 0;
-		hook_depth++;
-		rc = h->fn(req, host, event, entity_id, payload);
-		hook_depth--;
-		if (rc != 0)
-			return hook_failed(req, h, "returned non-zero");
-		/* An error reply set by a hook that then returned 0 still aborts
-		 * the write (the host would roll it back anyway); say so now. */
-		if (req != NULL && req->status >= 400 && status_before < 400)
-			return hook_failed(req, h, "set an error reply but returned 0");
-	}
+	for (size_t i = 0; i < nhooks; i++)
+		if (strcmp(hooks[i].event, event) == 0 &&
+		    run_hook(req, host, &hooks[i], event, entity_id, payload) != 0)
+			return -1;
 	return 0;
+}
+
+/* Whether owner takes the batch event instead of the per-row one: it has
+ * a hook on batch_event and was built for ABI 1.3 or later.  A plugin
+ * built earlier knows no batch event (a hook of its own under that name
+ * meant something else): it gets the per-row event, never the batch one.
+ * The core counts as built for the newest ABI. */
+static bool takes_batch(const og_plugin *owner, const char *batch_event)
+{
+	if (owner != NULL && owner->desc->abi_minor < 3)
+		return false;
+	for (size_t i = 0; i < nhooks; i++)
+		if (hooks[i].owner == owner && strcmp(hooks[i].event, batch_event) == 0)
+			return true;
+	return false;
+}
+
+/* Whether ogc_registry_fire_rows calls hook h: its batch hook for a
+ * plugin that takes the batch event, its per-row hook for any other. */
+static bool rows_call(const hook_entry *h, const char *event, const char *batch_event)
+{
+	return strcmp(h->event, takes_batch(h->owner, batch_event) ? batch_event : event) == 0;
+}
+
+bool ogc_registry_has_row_hooks(const char *event, const char *batch_event)
+{
+	for (size_t i = 0; i < nhooks; i++)
+		if (rows_call(&hooks[i], event, batch_event))
+			return true;
+	return false;
+}
+
+int ogc_registry_fire_rows(og_req *req, const char *event, const char *batch_event,
+                           json_t *payloads)
+{
+	const og_host_api *host = ogc_host_api();
+	bool *row = calloc(nhooks ? nhooks : 1, sizeof(*row)); /* per-row hook i runs */
+	int rc = 0;
+	size_t k;
+	json_t *p;
+
+	if (row == NULL) {
+		ogc_req_reply_error(req, 500, "internal", "out of memory", NULL);
+		return -1;
+	}
+	for (size_t i = 0; i < nhooks; i++)
+		row[i] = strcmp(hooks[i].event, event) == 0 &&
+		         rows_call(&hooks[i], event, batch_event);
+	if (hook_depth == 0)
+		nested_failure_logged = false;
+	/* Per-row hooks first, row by row, exactly as a fire per row would
+	 * run them; then each batch hook once with the whole array. */
+	json_array_foreach(payloads, k, p) {
+		int64_t id = ogc_util_json_id(p, "id");
+
+		for (size_t i = 0; rc == 0 && i < nhooks; i++)
+			if (row[i])
+				rc = run_hook(req, host, &hooks[i], event, id, p);
+		if (rc != 0)
+			break;
+	}
+	for (size_t i = 0; rc == 0 && i < nhooks; i++)
+		if (strcmp(hooks[i].event, batch_event) == 0 &&
+		    rows_call(&hooks[i], event, batch_event))
+			rc = run_hook(req, host, &hooks[i], batch_event, 0, payloads);
+	free(row);
+	return rc;
 }
 
 /* ---- ogc_registry_sync ---------------------------------------------- */

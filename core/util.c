@@ -8,7 +8,8 @@
  *
  * They exist once so that every core route and every plugin (through the
  * host API) answers the same bad input with the same error.  Nothing here
- * touches the database.
+ * touches the database.  Also: handing freed memory back to the system
+ * after a large request.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 
 #include <event2/http.h>
 
@@ -473,4 +477,11 @@ int ogc_util_query_bool(og_req *req, const char *name, int *out)
 	}
 	invalidf(req, name, "%s must be true or false", name);
 	return -1;
+}
+
+void ogc_util_release_memory(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	(void)malloc_trim(0);
+#endif
 }

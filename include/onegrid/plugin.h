@@ -107,6 +107,21 @@ typedef int (*og_hook_fn)(og_req *req, const og_host_api *host, const char *even
                           int64_t entity_id, json_t *payload);
 
 /*
+ * ABI 1.3: the batch form of resident.created.  The bulk import creates
+ * residents by the thousand; it fires resident.created for each of them,
+ * except to a plugin built for ABI 1.3 or later that registered a hook on
+ * OG_EVENT_RESIDENTS_IMPORTED: that plugin gets instead one call of that
+ * hook per chunk of at most 1,000 imported residents, with entity_id 0 and
+ * `payload` a JSON array (borrowed) of the residents as resident.created
+ * would have carried them one by one (each with its "id"), in file order,
+ * inside the import's transaction like every hook.  Answer a chunk with a
+ * few set-based statements (`= ANY($1)`, json_to_recordset), not one per
+ * row.  A resident created any other way (POST /api/v1/residents) still
+ * fires resident.created, so such a plugin registers both.
+ */
+#define OG_EVENT_RESIDENTS_IMPORTED "residents.imported"
+
+/*
  * An indicator: one figure per grid, rolled up the region tree by the core.
  * `sql` takes $1 = report date (YYYY-MM-DD) and returns rows (grid_id
  * bigint, value numeric); the core sums them up the tree.  A ratio names
@@ -273,7 +288,10 @@ struct og_host_api {
 	int (*reply_stream_write)(og_req *req, const void *data, size_t len);
 	int (*reply_stream_end)(og_req *req);
 
-	/* ===== ABI 1.3: request readers ===== */
+	/* ===== ABI 1.3 =====
+	 * The request readers below, and the residents.imported batch event
+	 * (OG_EVENT_RESIDENTS_IMPORTED above), which a plugin must not rely on
+	 * from an older host; the version rule makes sure it never meets one. */
 
 	/*
 	 * Readers of a request's input, so that every plugin answers bad

@@ -1721,7 +1721,7 @@ static const char civil_sql_hook_household[] =
 
 /*
  * A new resident matters only when it joins the household of a receiving
- * case.  The bulk import fires resident.created once per row, so this is
+ * case.  A resident created through the API (resident.created) is
  * answered from the payload and one indexed lookup before the full hook
  * statement runs.  1 go on, 0 nothing to do, -1 after a query error.
  */
@@ -1748,6 +1748,117 @@ static int civil_created_matters(og_req *req, const og_host_api *host, json_t *p
 	return yes;
 }
 
+static int civil_cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int civil_hook_run(og_req *req, const og_host_api *host, const char *event,
+                          int64_t resident_id, const char *what);
+
+/*
+ * residents.imported (ABI 1.3): up to 1,000 imported residents at once
+ * (payload, borrowed: an array of resident objects, in file order).  Which
+ * of their households have a receiving case is one statement for the
+ * whole chunk; only the residents who joined such a household — few, if
+ * any — then go through the same statement a resident.created would run,
+ * in file order, so the flags, events and audit records are those the
+ * per-row hook made.  0, or -1 with the reply set.
+ */
+static int civil_imported(og_req *req, const og_host_api *host, json_t *payload)
+{
+	size_t i, n = 0, cap, len = 0;
+	json_t *res;
+	char *ids;
+	const char *params[1];
+	og_result *r;
+	int64_t *hit = NULL;
+	int nhit, rc = 0;
+
+	cap = json_array_size(payload) * 21 + 3;
+	ids = malloc(cap);
+	if (ids == NULL) {
+		host->reply_error(req, 500, "internal", "out of memory", NULL);
+		return -1;
+	}
+	ids[len++] = '{';
+	json_array_foreach(payload, i, res) {
+		json_t *hh = json_object_get(res, "household_id");
+
+		if (!json_is_integer(hh))
+			continue;
+		len += (size_t)snprintf(ids + len, cap - len, "%s%" PRId64, n++ ? "," : "",
+		                        (int64_t)json_integer_value(hh));
+	}
+	ids[len++] = '}';
+	ids[len] = '\0';
+	if (n == 0) {
+		free(ids);
+		return 0;
+	}
+	params[0] = ids;
+	r = host->query(req,
+	                "SELECT DISTINCT household_id FROM civil.benefit_case"
+	                " WHERE household_id = ANY ($1::bigint[])"
+	                " AND status IN ('active', 'review_due') ORDER BY 1",
+	                1, params);
+	free(ids);
+	if (r == NULL)
+		return -1;
+	nhit = host->result_rows(r);
+	if (nhit > 0 && (hit = malloc((size_t)nhit * sizeof(*hit))) == NULL) {
+		host->result_free(r);
+		host->reply_error(req, 500, "internal", "out of memory", NULL);
+		return -1;
+	}
+	for (int k = 0; k < nhit; k++)
+		hit[k] = host->result_int64(r, k, 0);
+	host->result_free(r);
+	json_array_foreach(payload, i, res) {
+		json_t *hh = json_object_get(res, "household_id");
+		int64_t h;
+		json_t *id = json_object_get(res, "id");
+
+		if (nhit == 0)
+			break;
+		if (!json_is_integer(hh) || !json_is_integer(id))
+			continue;
+		h = json_integer_value(hh);
+		if (bsearch(&h, hit, (size_t)nhit, sizeof(*hit), civil_cmp_id) == NULL)
+			continue;
+		rc = civil_hook_run(req, host, "resident.created", json_integer_value(id),
+		                    "created");
+		if (rc != 0)
+			break;
+	}
+	free(hit);
+	return rc;
+}
+
+/* Runs a resident statement ($4 = what) or the household one (what NULL)
+ * for entity_id and applies its result.  0, or -1 with the reply set. */
+static int civil_hook_run(og_req *req, const og_host_api *host, const char *event,
+                          int64_t entity_id, const char *what)
+{
+	const og_caller *me = host->caller(req);
+	char sid[24], su[24];
+	const char *params[4];
+	json_t *out = NULL;
+	int rc;
+
+	params[0] = civil_id_text(entity_id, sid);
+	params[1] = me != NULL && me->user_id > 0 ? civil_id_text(me->user_id, su) : NULL;
+	params[2] = event;
+	params[3] = what;
+	if (host->query_json(req, what != NULL ? civil_sql_hook_resident : civil_sql_hook_household,
+	                     what != NULL ? 4 : 3, params, &out) != 1)
+		return -1;
+	rc = civil_hook_apply(req, host, out);
+	json_decref(out);
+	return rc;
+}
+
 /*
  * One hook for every shared-model event the plugin follows.  payload is
  * borrowed; the statements read the rows again (the write that fired the
@@ -1756,42 +1867,28 @@ static int civil_created_matters(og_req *req, const og_host_api *host, json_t *p
 static int civil_hook(og_req *req, const og_host_api *host, const char *event, int64_t entity_id,
                       json_t *payload)
 {
-	const og_caller *me;
-	const char *what, *sql;
-	char sid[24], su[24];
-	const char *params[4];
-	json_t *out = NULL;
+	const char *what;
 	int rc;
 
 	if (req == NULL) {
 		host->log(OG_LOG_WARN, "%s fired outside a request: cases not checked", event);
 		return 0;
 	}
-	me = host->caller(req);
+	if (strcmp(event, OG_EVENT_RESIDENTS_IMPORTED) == 0)
+		return civil_imported(req, host, payload);
 	if (strcmp(event, "household.moved") == 0) {
-		sql = civil_sql_hook_household;
 		what = NULL;
 	} else if (strcmp(event, "resident.created") == 0) {
 		if ((rc = civil_created_matters(req, host, payload)) <= 0)
 			return rc;
-		sql = civil_sql_hook_resident;
 		what = "created";
 	} else {
-		sql = civil_sql_hook_resident;
 		what = strcmp(event, "resident.deceased") == 0 ||
 		                       strcmp(event, "resident.moved_out") == 0
 		               ? "gone"
 		               : "changed";
 	}
-	params[0] = civil_id_text(entity_id, sid);
-	params[1] = me != NULL && me->user_id > 0 ? civil_id_text(me->user_id, su) : NULL;
-	params[2] = event;
-	params[3] = what;
-	if (host->query_json(req, sql, what != NULL ? 4 : 3, params, &out) != 1)
-		return -1;
-	rc = civil_hook_apply(req, host, out);
-	json_decref(out);
-	return rc;
+	return civil_hook_run(req, host, event, entity_id, what);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2203,9 +2300,11 @@ static const struct {
          civil_doc_eligible_elderly},
 };
 
-static const char *const civil_hook_events[] = {"resident.created", "resident.updated",
-                                                "resident.moved_out", "resident.deceased",
-                                                "household.moved"};
+/* resident.created for residents created one by one, residents.imported
+ * (ABI 1.3) for the bulk import's chunks instead of one call per row. */
+static const char *const civil_hook_events[] = {"resident.created",  OG_EVENT_RESIDENTS_IMPORTED,
+                                                "resident.updated",  "resident.moved_out",
+                                                "resident.deceased", "household.moved"};
 
 /*
  * Registers everything, in the order the host needs: migrations,

@@ -859,6 +859,25 @@ r = d.post("/api/v1/residents", dict(NEW, name="路人", household_id=h3), token
 t.status(r, 201, "a resident joining a household without a receiving case")
 t.eq(sql1("SELECT count(*) FROM civil.case_flag WHERE kind = 'member_joined'"), "1",
      "flags nothing")
+# The bulk import hands civil its rows a thousand at a time (residents.imported):
+# the newcomers of K1's household among them are flagged as one by one.
+audits_k1 = sql1("SELECT count(*) FROM core.audit WHERE entity = 'civil.case' "
+                 "AND entity_id = '%d' AND action = 'flag'" % K1)
+nd = "".join(json.dumps(dict(NEW, name=n, household_id=h, relation="亲属"), ensure_ascii=False)
+             + "\n" for n, h in (("导入甲", h3), ("导入乙", h1), ("导入丙", h3), ("导入丁", h1)))
+r = d.req("POST", "/api/v1/import/residents", token=T["district"], raw=nd.encode(),
+          headers={"Content-Type": "application/x-ndjson"})
+t.ok(r.status == 200 and (r.json or {}).get("imported") == 4, "four residents imported, two "
+     "of them into K1's household", repr(r))
+joined = [int(x) for (x,) in pg.sql("SELECT id FROM core.resident WHERE name IN ('导入乙', '导入丁') "
+                                    "ORDER BY id")]
+fl = [f for f in (get_case(K1).json or {}).get("flags", []) if f["resolved_at"] is None]
+t.eq(sorted((f["kind"], f["resident_id"]) for f in fl),
+     sorted([("household_moved", None), ("member_joined", baby)] +
+            [("member_joined", x) for x in joined]),
+     "each imported newcomer of K1's household is flagged, nobody else")
+t.eq(sql1("SELECT count(*) FROM core.audit WHERE entity = 'civil.case' AND entity_id = '%d' "
+          "AND action = 'flag'" % K1), str(int(audits_k1) + 2), "and each flag is audited")
 
 # ============================================================================
 # a district that disables the plugin

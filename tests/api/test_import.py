@@ -197,6 +197,48 @@ t.eq(sql1("SELECT count(*) FROM core.resident x JOIN core.household h ON h.id = 
           "WHERE h.household_number = 'H0001' AND h.grid_id = %d" % R.grid_a), "6",
      "the household has its 4 first members and the 2 new ones")
 
+# Heads: a new household's is its first 户主 row that is imported (written
+# with the household); one that existed without a head gets the imported
+# 户主; one that has a head keeps it.
+hn = idnums(7)
+old_headless = d.post("/api/v1/households", {"grid_id": R.grid_a, "kind": "registered",
+                                             "address": "旧户无主路1号",
+                                             "household_number": "HD-OLD"},
+                      token=T["district"]).json or {}
+headed = sql1("SELECT id FROM core.household WHERE household_number = 'H0002' "
+              "AND grid_id = %d" % R.grid_a)
+headed_head = sql1("SELECT head_resident_id FROM core.household WHERE id = %s" % headed)
+r = post_csv(T["district"], to_csv(
+    ["姓名", "身份证号", "网格编码", "户号", "地址", "与户主关系"],
+    [["户一子", hn[0], GA, "HD-1", "户头路1号", "子"],
+     ["户一坏主", bad_check(hn[1]), GA, "HD-1", "", "户主"],
+     ["户一主", hn[2], GA, "HD-1", "", "户主"],
+     ["户一次主", hn[3], GA, "HD-1", "", "户主"],
+     ["户二无主", hn[4], GA, "HD-2", "户头路2号", "子"],
+     ["旧户新主", hn[5], GA, "HD-OLD", "", "户主"],
+     ["有主户新主", hn[6], GA, "H0002", "", "户主"]]))
+t.ok(r.status == 200 and (r.json or {}).get("imported") == 6
+     and (r.json or {}).get("households_created") == 2, "a file naming heads is imported",
+     repr(r))
+
+
+def head_name(number):
+    return sql1("SELECT coalesce(x.name, '-') FROM core.household h LEFT JOIN core.resident x "
+                "ON x.id = h.head_resident_id WHERE h.grid_id = %d AND h.household_number = '%s'"
+                % (R.grid_a, number))
+
+
+t.eq(head_name("HD-1"), "户一主",
+     "a new household's head is its first imported 户主 row (a refused row is skipped)")
+t.eq(sql1("SELECT version FROM core.household WHERE household_number = 'HD-1'"), "1",
+     "written with the household, in one version")
+t.eq(head_name("HD-2"), "-", "a new household without a 户主 row has no head")
+t.eq(head_name("HD-OLD"), "旧户新主", "an existing household without a head gets the imported 户主")
+t.eq(sql1("SELECT version FROM core.household WHERE id = %d" % old_headless.get("id", 0)),
+     str(old_headless.get("version", 1) + 1), "in a new version")
+t.eq(sql1("SELECT head_resident_id FROM core.household WHERE id = %s" % headed), headed_head,
+     "a household that has a head keeps it")
+
 n1, n2, n3 = idnums(3)
 r = post_csv(T["district"], to_csv(["姓名", "证件号码", "网格编码", "户号", "地址"],
                                    [["无址甲", n1, GA, "NOADDR", ""], ["无址乙", n2, GA, "NOADDR", ""],

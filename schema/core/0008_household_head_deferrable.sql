@@ -1,0 +1,20 @@
+-- schema/core/0008_household_head_deferrable.sql — a household's head may be named in the
+-- statement that creates the household, before the resident exists.
+-- Applied with search_path = core, public inside one transaction by
+-- onegridd migrate.
+--
+-- Why: the bulk import creates a file's households, then their residents
+-- (who reference the households), and used to name each household's head
+-- with a third statement updating every household it had just created —
+-- a second version of each row, a second change-feed row, and a foreign
+-- key check per row.  The import knows each resident's id before inserting
+-- (it draws them from core.resident_id_seq when it loads the file), so it
+-- can write the head with the household if this check waits until the
+-- residents are in: it defers the constraint for those two statements
+-- only (SET CONSTRAINTS ... DEFERRED, then IMMEDIATE, which runs the
+-- checks at once).
+--
+-- INITIALLY IMMEDIATE: for everyone else nothing changes — the check still
+-- runs at the end of each statement, and a head that is not a resident is
+-- refused there as before.
+ALTER TABLE core.household ALTER CONSTRAINT household_head_fk DEFERRABLE INITIALLY IMMEDIATE;
