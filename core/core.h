@@ -107,6 +107,10 @@ PGresult *ogc_db_exec(ogc_db *db, const char *sql, int nparams, const char *cons
                       ogc_dberr *err);
 /* Same for statements without parameters and result: 0 or -1. */
 int ogc_db_command(ogc_db *db, const char *sql, ogc_dberr *err);
+/* COMMIT; if the connection fails meanwhile, asks a new one (for up to
+ * wait_ms) whether the transaction committed.  0 committed, -1 with *err
+ * (code "commit_unknown" when that could not be learnt). */
+int ogc_db_commit(ogc_db *db, int wait_ms, ogc_dberr *err);
 PGconn *ogc_db_conn(ogc_db *db); /* borrowed; NULL when down */
 /* Grows whenever a committed change may have altered what a token stands
  * for (a NOTIFY onegrid_auth from schema/core/0006) and whenever the

@@ -363,6 +363,106 @@ PGresult *ogc_db_exec(ogc_db *db, const char *sql, int nparams, const char *cons
 	return NULL;
 }
 
+/*
+ * COMMIT, and when the connection fails while committing, find out whether
+ * the transaction committed after all.  Why: a server shutting down (or
+ * crashing, or a network cut) can make the commit durable and then drop
+ * the connection before its acknowledgement reaches us; answering "error"
+ * for a write that is stored would tell the client to write it again.  So
+ * the transaction's id is read in the same round trip as the COMMIT, and
+ * on a connection failure a fresh connection asks the server for that
+ * transaction's status (pg_xact_status), waiting up to wait_ms for the
+ * server to come back.  0 committed; -1 with *err set: not committed, or
+ * (code "commit_unknown") the outcome could not be learnt.
+ */
+int ogc_db_commit(ogc_db *db, int wait_ms, ogc_dberr *err)
+{
+	PGresult *r;
+	char xid[32] = "";
+	bool failed = false, lost;
+	struct timespec until, now;
+
+	if (!ogc_db_is_up(db)) {
+		ogc_db_map_sqlstate("08006", err);
+		err->sqlstate[0] = '\0';
+		return -1;
+	}
+	/* Two statements, one round trip: a result for each. */
+	if (!PQsendQuery(db->conn, "SELECT pg_current_xact_id_if_assigned()::text; COMMIT")) {
+		map_failure(db, NULL, err);
+		failed = true;
+	}
+	while (!failed && (r = PQgetResult(db->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+			snprintf(xid, sizeof(xid), "%s", PQgetvalue(r, 0, 0));
+		else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && !failed) {
+			map_failure(db, r, err);
+			failed = true;
+		}
+		PQclear(r);
+	}
+	if (failed) /* drain what is left of a failed pair */
+		while ((r = PQgetResult(db->conn)) != NULL)
+			PQclear(r);
+	if (!failed)
+		return 0;
+	lost = PQstatus(db->conn) != CONNECTION_OK || !strncmp(err->sqlstate, "08", 2) ||
+	       !strcmp(err->sqlstate, "57P01") || !strcmp(err->sqlstate, "57P02") ||
+	       !strcmp(err->sqlstate, "57P03") || err->sqlstate[0] == '\0';
+	if (!lost || xid[0] == '\0')
+		return -1; /* refused by the server, or nothing was written */
+
+	db->broken = true;
+	now_mono(&until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		if (ogc_db_ensure(db) == 0) {
+			const char *params[1] = {xid};
+			ogc_dberr e2;
+			PGresult *q = ogc_db_exec(db, "SELECT pg_xact_status($1::xid8)", 1, params, &e2);
+
+			if (q != NULL) {
+				bool committed = PQntuples(q) == 1 && !PQgetisnull(q, 0, 0) &&
+				                 !strcmp(PQgetvalue(q, 0, 0), "committed");
+				bool aborted = PQntuples(q) == 1 && !PQgetisnull(q, 0, 0) &&
+				               !strcmp(PQgetvalue(q, 0, 0), "aborted");
+
+				PQclear(q);
+				if (committed) {
+					ogc_log(OG_LOG_WARN, "the connection failed during COMMIT of "
+					                     "transaction %s, which did commit",
+					        xid);
+					return 0;
+				}
+				if (aborted)
+					return -1;
+			}
+		}
+		now_mono(&now);
+		if (!before(&now, &until))
+			break;
+		{
+			struct timespec nap = {0, 100 * 1000000L};
+
+			nanosleep(&nap, NULL);
+		}
+	}
+	ogc_log(OG_LOG_ERROR, "the connection failed during COMMIT of transaction %s and its "
+	                      "outcome could not be learnt",
+	        xid);
+	set_err(err, 503, "commit_unknown",
+	        "the database went away while committing; the write may or may not be stored: "
+	        "read it back before retrying (or retry with the same Idempotency-Key)");
+	return -1;
+}
+
 int ogc_db_command(ogc_db *db, const char *sql, ogc_dberr *err)
 {
 	PGresult *r = ogc_db_exec(db, sql, 0, NULL, err);

@@ -572,7 +572,10 @@ static void finish_tx(og_req *req)
 		return;
 	req->in_tx = false;
 	if (req->status > 0 && req->status < 400) {
-		if (ogc_db_command(req->db, "COMMIT", &err) != 0)
+		/* A commit whose acknowledgement is lost is looked up, for as
+		 * long as a statement may take, so that a stored write is never
+		 * answered with an error. */
+		if (ogc_db_commit(req->db, req->cfg->statement_timeout_ms, &err) != 0)
 			ogc_req_reply_error(req, err.status, err.code, err.message, NULL);
 	} else {
 		(void)ogc_db_command(req->db, "ROLLBACK", &err);

@@ -114,9 +114,11 @@ def check_writes(results, tag, what):
         rows = pg.sql("SELECT count(*) FROM core.audit WHERE after::text LIKE ANY (ARRAY[%s])"
                       % ",".join(q("%" + n + "\"%") for n in refused[:200]))
         t.ok(rows and rows[0][0] == "0", "%s: no audit row of a refused write" % what, repr(rows))
-    t.diag("%s: %d acknowledged, %d refused, %d without an answer (%d of those committed)"
+    t.diag("%s: %d acknowledged, %d refused, %d without an answer (%d of those committed); "
+           "%d commits whose acknowledgement was lost, looked up and found committed"
            % (what, len(acked), len(refused), len(unanswered),
-              len([n for n in unanswered if n in in_db])))
+              len([n for n in unanswered if n in in_db]),
+              d.log().count("during COMMIT of transaction")))
     return acked, refused
 
 
