@@ -2301,10 +2301,11 @@ static int vol_hook(og_req *req, const og_host_api *host, const char *event, int
 /* Alive and not moved away on the date. */
 #define VOL_PRESENT_ON(r)                                                                    \
 	"(" r ".life_status = 'active' OR " r ".life_status_date > $1::date)"
-#define VOL_UNPAIRED_ON                                                                      \
-	VOL_PRESENT_ON("x") " AND cardinality(" VOL_NEEDS("x", "g", "$1::date") ") > 0"        \
+#define VOL_UNPAIRED_IN(g)                                                                   \
+	VOL_PRESENT_ON("x") " AND cardinality(" VOL_NEEDS("x", g, "$1::date") ") > 0"          \
 	" AND NOT EXISTS (SELECT 1 FROM volunteer.pair p WHERE p.resident_id = x.id AND "      \
 	VOL_PAIR_OPEN_ON ")"
+#define VOL_UNPAIRED_ON VOL_UNPAIRED_IN("g")
 #define VOL_REQ_OPEN_ON                                                                      \
 	"q.requested_on <= $1::date AND (q.closed_on IS NULL OR q.closed_on > $1::date)"
 #define VOL_REQ_CLOSED_ON                                                                    \
@@ -2377,7 +2378,12 @@ static int vol_hook(og_req *req, const og_host_api *host, const char *event, int
  * first two, per open pair, per resident in need without one, per
  * request.  A resident needs a pair only when 80 or older or tagged
  * lives_alone, disabled or tekun (VOL_NEEDS): that test comes first so
- * the full one runs for those few, not for every resident.
+ * the full one runs for those few, not for every resident.  VOL_NEEDS
+ * reads the district off the grid's path; every grid of the region has
+ * the region's district, so it reads it off $2 (gd), which keeps the test
+ * a filter on the resident and lets the region's residents be found
+ * through their grids (a test naming the grid too made PostgreSQL scan
+ * every resident).
  */
 #define VOL_FACTS_SERVED                                                                     \
 	"SELECT x.grid_id, sum(s.hours) AS hours FROM volunteer.service_record s"              \
@@ -2389,9 +2395,10 @@ static int vol_hook(og_req *req, const og_host_api *host, const char *event, int
 	" JOIN core.region g ON g.id = hr.grid_id WHERE g.path <@ $2::ltree AND " VOL_PAIR_OPEN_ON
 #define VOL_FACTS_UNPAIRED                                                                   \
 	"SELECT x.grid_id FROM core.resident x JOIN core.region g ON g.id = x.grid_id"         \
+	" CROSS JOIN (SELECT $2::ltree AS path) gd"                                             \
 	" WHERE g.path <@ $2::ltree AND (x.birth_date <= ($1::date - interval '80 years')::date" \
-	" OR x.id IN (SELECT t.resident_id FROM core.resident_tag t WHERE t.tag IN"            \
-	" ('lives_alone', 'disabled', 'tekun'))) AND " VOL_UNPAIRED_ON
+	" OR EXISTS (SELECT 1 FROM core.resident_tag t WHERE t.resident_id = x.id"             \
+	" AND t.tag IN ('lives_alone', 'disabled', 'tekun'))) AND " VOL_UNPAIRED_IN("gd")
 #define VOL_FACTS_REQ                                                                        \
 	"SELECT hr.grid_id, q.status, q.requested_on, q.closed_on FROM volunteer.request q"    \
 	" JOIN core.resident hr ON hr.id = q.resident_id JOIN core.region g ON g.id = hr.grid_id" \
