@@ -36,8 +36,8 @@
 
 #include <onegrid/plugin.h>
 
-/* schema/0001_party.sql embedded by sql2c.sh --static: party_migrations[]
- * and party_migrations_count. */
+/* schema/0001_party.sql and 0002_parallel_safe.sql embedded by sql2c.sh
+ * --static: party_migrations[] and party_migrations_count. */
 #include "party_migrations.c"
 
 #define PARTY_PERM_READ "party.read"
