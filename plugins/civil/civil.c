@@ -53,8 +53,9 @@
 
 #include <onegrid/plugin.h>
 
-/* schema/0001_civil.sql embedded by `sql2c.sh --static civil_migrations
- * civil ...`: civil_migrations[] and civil_migrations_count. */
+/* schema/0001_civil.sql and 0002_case_member_case.sql embedded by `sql2c.sh
+ * --static civil_migrations civil ...`: civil_migrations[] and
+ * civil_migrations_count. */
 #include "civil_migrations.c"
 
 #define CIVIL_REASON_MAX 500 /* characters, as civil.case_event.reason */
@@ -2094,7 +2095,8 @@ static int civil_hook(og_req *req, const og_host_api *host, const char *event, i
  * The same figures in the facts form (ABI 1.3): every case of the region as
  * civil.cases_on($1) has it, replayed once for all eight figures and
  * started from the region's households and residents (a case belongs to
- * exactly one of them), with what the conditions above read: k is that
+ * exactly one of them), with the members each 低保 case counted (by case:
+ * the index of migration 2), and what the conditions above read: k is that
  * case, so the conditions are the very macros; f is the row the core
  * filters, with the same columns.
  */
@@ -2112,9 +2114,10 @@ static int civil_hook(og_req *req, const og_host_api *host, const char *event, i
 	CIVIL_FACTS_EVENT " WHERE g.path <@ $2::ltree UNION ALL " CIVIL_FACTS_CASE ","        \
 	" x.grid_id FROM core.region g JOIN core.resident x ON x.grid_id = g.id"              \
 	" JOIN civil.benefit_case c ON c.resident_id = x.id" CIVIL_FACTS_EVENT                 \
-	" WHERE g.path <@ $2::ltree) k LEFT JOIN (SELECT m.case_id, count(*) AS n"                \
-	" FROM civil.case_member m WHERE m.added_on <= $1::date AND (m.removed_on IS NULL"     \
-	" OR m.removed_on > $1::date) GROUP BY m.case_id) dm ON dm.case_id = k.case_id"
+	" WHERE g.path <@ $2::ltree) k LEFT JOIN LATERAL (SELECT count(*) AS n"                  \
+	" FROM civil.case_member m WHERE k.programme = 'dibao' AND m.case_id = k.case_id"      \
+	" AND m.added_on <= $1::date AND (m.removed_on IS NULL OR m.removed_on > $1::date))"   \
+	" dm ON true"
 #define CIVIL_F_RECEIVING(prog) "f.programme = '" prog "' AND f.status IN ('active', 'review_due')"
 #if OG_ABI_MINOR >= 3
 #define CIVIL_FACTS_COUNT(filter) , .facts_sql = CIVIL_FACTS, .fact_filter = filter
