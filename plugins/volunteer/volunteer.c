@@ -43,8 +43,8 @@
 
 #include <onegrid/plugin.h>
 
-/* schema/0001_volunteer.sql embedded by sql2c.sh --static:
- * volunteer_migrations[] and volunteer_migrations_count. */
+/* schema/0001_volunteer.sql and 0002_pair_resident.sql embedded by sql2c.sh
+ * --static: volunteer_migrations[] and volunteer_migrations_count. */
 #include "volunteer_migrations.c"
 
 #define VOL_PERM_READ "volunteer.read"
