@@ -2570,10 +2570,18 @@ out:
  * twice, over m and r (sql, rows_sql) and over f (the facts): they must
  * say the same.
  */
+/* PARTY_ACTIVE_Q probed per member: as EXISTS, PostgreSQL hashes every
+ * attendance and activity of the quarter instead, which costs a community
+ * more than its few members' probes. */
+#define PARTY_F_ACTIVE_Q                                                                     \
+	"((SELECT 1 FROM party.attendance a JOIN party.meeting mt ON mt.id = a.meeting_id"     \
+	" WHERE a.member_id = m.id AND mt.held_on" PARTY_QUARTER_OF_1 " LIMIT 1) IS NOT NULL"  \
+	" OR (SELECT 1 FROM party.activity ac WHERE ac.member_id = m.id AND ac.held_on"        \
+	PARTY_QUARTER_OF_1 " LIMIT 1) IS NOT NULL)"
 #define PARTY_FACTS_M                                                                        \
 	"SELECT r.grid_id, " PARTY_PROBATIONARY_ON " AS probationary, r.gender,"                \
 	" " PARTY_AGE_ON " AS age, m.origin, m.reported_on <= $1::date AS reported,"            \
-	" " PARTY_ACTIVE_Q " AS active_quarter FROM party.member m"                             \
+	" " PARTY_F_ACTIVE_Q " AS active_quarter FROM party.member m"                           \
 	" JOIN core.resident r ON r.id = m.resident_id JOIN core.region g ON g.id = r.grid_id"  \
 	" WHERE g.path <@ $2::ltree AND party.member_on(m, $1::date)"
 #define PARTY_FACTS_C                                                                        \
