@@ -2589,6 +2589,15 @@ out:
 	" JOIN core.resident r ON r.id = c.resident_id JOIN core.region g ON g.id = r.grid_id"  \
 	" WHERE g.path <@ $2::ltree"
 
+/* The branch meetings of the quarter whose branch may lie in the region
+ * (its regions meet the region's grids: the GIN index), counted in the
+ * branch's grid as above (rows of other grids are left out). */
+#define PARTY_FACTS_MEETINGS                                                                 \
+	"SELECT party.org_grid(o.id) AS grid_id FROM party.meeting mt JOIN party.org o"        \
+	" ON o.id = mt.org_id AND o.kind = 'branch' WHERE mt.held_on" PARTY_QUARTER_OF_1        \
+	" AND o.region_ids && ARRAY(SELECT g.id FROM core.region g WHERE g.level = 'grid'"      \
+	" AND g.path <@ $2::ltree)"
+
 #if OG_ABI_MINOR >= 3
 #define PARTY_FACTS(sql, filter) , sql, filter, NULL
 #else
@@ -2642,7 +2651,7 @@ static const og_indicator_def party_indicators[] = {
 	{"party.targets", "发展对象", "人", PARTY_IND_C("target"), NULL, NULL,
 	 PARTY_ROWS_C("target") PARTY_FACTS(PARTY_FACTS_C, "f.stage = 'target'")},
 	{"party.meetings_held_quarter", "本季度三会一课召开次数", "次", PARTY_MEETINGS_HELD_SQL,
-	 NULL, NULL, PARTY_MEETINGS_HELD_ROWS PARTY_FACTS(NULL, NULL)},
+	 NULL, NULL, PARTY_MEETINGS_HELD_ROWS PARTY_FACTS(PARTY_FACTS_MEETINGS, NULL)},
 	{"party.meetings_required_quarter", "本季度三会一课应召开次数", "次",
 	 PARTY_MEETINGS_REQUIRED_SQL, NULL, NULL, NULL PARTY_FACTS(NULL, NULL)},
 };
