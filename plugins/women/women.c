@@ -2125,14 +2125,16 @@ out:
  * x and k above say; an age of N or more on the day is a birth date on or
  * before the day N years earlier (the same for every day and birth date,
  * 29 February included), a comparison with a constant instead of age()
- * for each of a district's residents.
+ * for each of a district's residents.  Each of the four counts a woman or
+ * someone under 18: the facts leave out the men of 18 or more.
  */
 #define WOMEN_BORN_BY(n) "f.birth_date <= ($1::date - interval '" #n " years')::date"
 #define WOMEN_BORN_AFTER(n) "f.birth_date > ($1::date - interval '" #n " years')::date"
 #define WOMEN_FACTS_RESIDENTS                                                                 \
 	"SELECT x.grid_id, x.gender, x.residence_status, x.birth_date"                           \
 	" FROM core.resident x JOIN core.region g ON g.id = x.grid_id"                          \
-	" WHERE g.path <@ $2::ltree AND " WOMEN_RESIDENT_ON("true")
+	" WHERE g.path <@ $2::ltree AND " WOMEN_RESIDENT_ON("(x.gender = 'female'"              \
+	" OR x.birth_date > ($1::date - interval '18 years')::date)")
 #define WOMEN_FACTS_CASES                                                                     \
 	"SELECT k.grid_id, k.intake_on, k.closed_on, k.category FROM women.rights_case k"       \
 	" JOIN core.region g ON g.id = k.grid_id WHERE g.path <@ $2::ltree"
