@@ -48,7 +48,7 @@ typedef struct hook_entry {
 } hook_entry;
 
 typedef struct indicator_entry {
-	og_indicator_def def; /* copy, member by member (see rows_sql); strings borrowed */
+	og_indicator_def def; /* copy, member by member (see rows_sql, facts_sql); strings borrowed */
 	og_plugin *owner;
 } indicator_entry;
 
@@ -262,7 +262,7 @@ int ogc_registry_hook(og_plugin *owner, const char *event, og_hook_fn fn)
 int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def)
 {
 	const char *code = def != NULL ? def->code : NULL;
-	const char *rows_sql;
+	const char *rows_sql, *facts_sql = NULL, *fact_filter = NULL, *fact_value = NULL;
 	void *grown;
 	bool ratio;
 	size_t i;
@@ -296,6 +296,19 @@ int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def)
 	if (ratio && rows_sql != NULL)
 		return refuse(owner, "indicator %s refused: a ratio has no rows_sql (its parts do)",
 		              code);
+	/* The facts form exists from ABI 1.3 on (same reason); it comes with
+	 * sql, which older hosts and tests read. */
+	if (owner == NULL || owner->desc->abi_minor >= 3) {
+		facts_sql = def->facts_sql;
+		fact_filter = def->fact_filter;
+		fact_value = def->fact_value;
+	}
+	if ((fact_filter != NULL || fact_value != NULL) && empty(facts_sql))
+		return refuse(owner, "indicator %s refused: fact_filter and fact_value need facts_sql",
+		              code);
+	if (ratio && facts_sql != NULL)
+		return refuse(owner, "indicator %s refused: a ratio has no facts_sql (its parts do)",
+		              code);
 	for (i = 0; i < nindicators; i++)
 		if (strcmp(indicators[i].def.code, code) == 0)
 			return refuse(owner, "indicator %s refused: already registered by %s", code,
@@ -312,6 +325,9 @@ int ogc_registry_indicator(og_plugin *owner, const og_indicator_def *def)
 	indicators[nindicators].def.ratio_numerator = def->ratio_numerator;
 	indicators[nindicators].def.ratio_denominator = def->ratio_denominator;
 	indicators[nindicators].def.rows_sql = rows_sql;
+	indicators[nindicators].def.facts_sql = facts_sql;
+	indicators[nindicators].def.fact_filter = fact_filter;
+	indicators[nindicators].def.fact_value = fact_value;
 	indicators[nindicators].owner = owner;
 	nindicators++;
 	return 0;

@@ -549,9 +549,70 @@ typedef struct report_row {
 	value *vals;  /* owned, one per shown indicator */
 } report_row;
 
+/* Whether list[i] is the first shown indicator over its facts_sql text:
+ * the first one names the group's CTE, og_f<i>. */
+static bool facts_first(const shown *list, int i)
+{
+	for (int k = 0; k < i; k++)
+		if (list[k].def->facts_sql != NULL &&
+		    strcmp(list[k].def->facts_sql, list[i].def->facts_sql) == 0)
+			return false;
+	return true;
+}
+
+/* The aggregates of one facts group over f: one column c<k> per
+ * indicator k of the group led by list[i], the rows its filter keeps
+ * counted (by grid_id: the NULL row below is not) or their value summed. */
+static void facts_columns(FILE *f, const shown *list, int n, int i)
+{
+	for (int k = i; k < n; k++) {
+		const og_indicator_def *d = list[k].def;
+
+		if (d->facts_sql == NULL || strcmp(d->facts_sql, list[i].def->facts_sql) != 0)
+			continue;
+		if (d->fact_value != NULL)
+			fprintf(f, "%s sum((%s)::numeric)", k == i ? "" : ",", d->fact_value);
+		else
+			fprintf(f, "%s count(f.grid_id)", k == i ? "" : ",");
+		if (d->fact_filter != NULL)
+			fprintf(f, " FILTER (WHERE %s)", d->fact_filter);
+		fprintf(f, " AS c%d", k);
+	}
+}
+
+/* The CTEs of the group led by list[i]: og_a<i>, one run of the shared
+ * facts aggregated per grid; og_z<i>, the same aggregates over one row
+ * of NULLs (the facts are not run: ON false), which is what a grid
+ * without records gets, as the per-grid sql gives it its zero; og_f<i>,
+ * every grid of the region with one or the other.  Aggregating before
+ * the join to the region's grids keeps the planner from re-running the
+ * facts once per grid.  0, or -1 when out of memory. */
+static int facts_cte(FILE *f, const shown *list, int n, int i)
+{
+	char *sub = subquery_sql(list[i].def->facts_sql);
+
+	if (sub == NULL)
+		return -1;
+	fprintf(f, ", og_a%d AS (SELECT f.grid_id,", i);
+	facts_columns(f, list, n, i);
+	fprintf(f, " FROM (%s) AS f GROUP BY f.grid_id), og_z%d AS (SELECT", sub, i);
+	facts_columns(f, list, n, i);
+	fprintf(f, " FROM (SELECT 1) AS og_one LEFT JOIN (%s) AS f ON false)", sub);
+	fprintf(f, ", og_f%d AS (SELECT og_g.id AS grid_id", i);
+	for (int k = i; k < n; k++)
+		if (list[k].def->facts_sql != NULL &&
+		    strcmp(list[k].def->facts_sql, list[i].def->facts_sql) == 0)
+			fprintf(f, ", coalesce(a.c%d, z.c%d) AS c%d", k, k, k);
+	fprintf(f, " FROM og_g CROSS JOIN og_z%d z LEFT JOIN og_a%d a ON a.grid_id = og_g.id)", i,
+	        i);
+	free(sub);
+	return 0;
+}
+
 /* The statement: grids under $2 with the child each lies under, the
- * core's fused pass, each plugin's per-grid SQL, summed per child and in
- * total.  New string, NULL when out of memory. */
+ * core's fused pass, each group of facts-form indicators (one run of
+ * their shared facts), each other plugin indicator's per-grid SQL, summed
+ * per child and in total.  New string, NULL when out of memory. */
 static char *summary_sql(const shown *list, int n, bool wide)
 {
 	char *buf = NULL;
@@ -565,22 +626,42 @@ static char *summary_sql(const shown *list, int n, bool wide)
 	        "og_g AS (SELECT r.id, CASE WHEN nlevel(r.path) > nlevel($2::ltree) THEN "
 	        "  ltree2text(subltree(r.path, nlevel($2::ltree), nlevel($2::ltree) + 1))::bigint "
 	        "  END AS child FROM core.region r "
-	        "  WHERE r.level = 'grid' AND r.path <@ $2::ltree), "
-	        "og_vals(code, grid_id, val) AS (SELECT code, grid_id, val FROM og_core",
+	        "  WHERE r.level = 'grid' AND r.path <@ $2::ltree)",
 	        ogc_indicators_core_sql(wide));
+	for (int i = 0; i < n; i++)
+		if (list[i].owner != NULL && list[i].def->facts_sql != NULL && facts_first(list, i) &&
+		    facts_cte(f, list, n, i) != 0)
+			goto oom;
+	fputs(", og_vals(code, grid_id, val) AS (SELECT code, grid_id, val FROM og_core", f);
 	for (int i = 0; i < n; i++) {
 		char *sub;
 
-		if (list[i].owner == NULL || list[i].def->sql == NULL)
+		if (list[i].owner == NULL)
+			continue;
+		if (list[i].def->facts_sql != NULL) {
+			int lead = i;
+
+			if (!facts_first(list, i))
+				continue;
+			/* Codes are [a-z0-9_.-] (the registry checks): safe as literals. */
+			fprintf(f, " UNION ALL SELECT v.code, c.grid_id, v.val FROM og_f%d c "
+			           "CROSS JOIN LATERAL (VALUES ", lead);
+			for (int k = lead; k < n; k++) {
+				if (list[k].def->facts_sql == NULL ||
+				    strcmp(list[k].def->facts_sql, list[lead].def->facts_sql) != 0)
+					continue;
+				fprintf(f, "%s('%s', c.c%d::numeric)", k == lead ? "" : ", ",
+				        list[k].def->code, k);
+			}
+			fputs(") v(code, val)", f);
+			continue;
+		}
+		if (list[i].def->sql == NULL)
 			continue;
 		sub = subquery_sql(list[i].def->sql);
-		if (sub == NULL) {
-			fclose(f);
-			free(buf);
-			return NULL;
-		}
-		/* Codes are [a-z0-9_.-] (the registry checks): safe as a literal.
-		 * The plugin's SQL computes every grid of the database; the
+		if (sub == NULL)
+			goto oom;
+		/* The plugin's SQL computes every grid of the database; the
 		 * filter on og_g's ids (an init plan: a parameter, so PostgreSQL
 		 * pushes it into the subquery's GROUP BY key) makes it read only
 		 * the region's grids instead of scanning core.resident whole. */
@@ -600,6 +681,10 @@ static char *summary_sql(const shown *list, int n, bool wide)
 		return NULL;
 	}
 	return buf;
+oom:
+	fclose(f);
+	free(buf);
+	return NULL;
 }
 
 static int find_shown(const shown *list, int n, const char *code)

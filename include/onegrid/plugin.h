@@ -141,6 +141,29 @@ typedef int (*og_hook_fn)(og_req *req, const og_host_api *host, const char *even
  * residents.read_sensitive.  NULL (and for a ratio always NULL): the
  * figure cannot be opened.  The host reads rows_sql only from plugins
  * built for ABI 1.2 or later.
+ *
+ * ABI 1.3 appends the facts form, which a summary computes instead of `sql`
+ * when it is given (`sql` stays required: it is the figure per grid for
+ * hosts before 1.3, and what tests can run alone; both must agree).
+ * `facts_sql` takes $1 = report date and $2 = the ltree path of the region
+ * reported on, and returns one row per record of the region that the
+ * figure counts or sums (rows of other regions may come too: they are
+ * ignored), with a bigint column "grid_id": the grid the record counts in.
+ * Start it from the region ($2), so that a small region reads few rows.
+ * The figure of a grid is the number of its rows for which `fact_filter`
+ * holds, or, with `fact_value`, the sum of that value over them; both are
+ * SQL expressions over the row, named f ("f.category = 'other'",
+ * "f.hours"), that may use $1 and $2; NULL for "every row" and "count".
+ * A grid without rows (or none that the filter keeps) gets the figure of
+ * one row whose columns are all NULL: a count of 0, a value of NULLs;
+ * give a summed value its zero ("coalesce(f.hours, 0.00)") when the figure
+ * must read 0.00 there, as `sql` has it.  Why: indicators whose
+ * facts_sql is the same text share one run of it, computed once per
+ * summary however many figures are read from it — a plugin with fifteen
+ * figures over its members joins them to core.resident once, not fifteen
+ * times.  Write the shared text once (a macro) and vary the filters.  Read
+ * only from
+ * plugins built for ABI 1.3 or later; never with a ratio.
  */
 typedef struct og_indicator_def {
 	const char *code;  /* unique, "<plugin>.<name>" */
@@ -151,6 +174,10 @@ typedef struct og_indicator_def {
 	const char *ratio_denominator; /* NULL unless a ratio */
 	/* ===== ABI 1.2 ===== */
 	const char *rows_sql; /* the records behind the figure, or NULL */
+	/* ===== ABI 1.3 ===== */
+	const char *facts_sql;   /* the records of the region, shared; or NULL */
+	const char *fact_filter; /* predicate over f, NULL: every row */
+	const char *fact_value;  /* numeric expression over f, NULL: count rows */
 } og_indicator_def;
 
 /*

@@ -52,8 +52,9 @@
 
 #include <onegrid/plugin.h>
 
-/* schema/0001_civil.sql embedded by `sql2c.sh --static civil_migrations
- * civil ...`: civil_migrations[] and civil_migrations_count. */
+/* schema/0001_civil.sql and 0002_case_member_case.sql embedded by `sql2c.sh
+ * --static civil_migrations civil ...`: civil_migrations[] and
+ * civil_migrations_count. */
 #include "civil_migrations.c"
 
 #define CIVIL_REASON_MAX 500 /* characters, as civil.case_event.reason */
@@ -1981,6 +1982,42 @@ static int civil_hook(og_req *req, const og_host_api *host, const char *event, i
 #define CIVIL_ROWS(sql)
 #endif
 
+/*
+ * The same figures in the facts form (ABI 1.3): every case of the region as
+ * civil.cases_on($1) has it, replayed once for all eight figures and
+ * started from the region's households and residents (a case belongs to
+ * exactly one of them), with the members each 低保 case counted (by case:
+ * the index of migration 2), and what the conditions above read: k is that
+ * case, so the conditions are the very macros; f is the row the core
+ * filters, with the same columns.
+ */
+#define CIVIL_FACTS_EVENT                                                                   \
+	" JOIN LATERAL (SELECT ev.to_status, ev.monthly_amount_fen, ev.next_review_on"         \
+	" FROM civil.case_event ev WHERE ev.case_id = c.id AND ev.occurred_on <= $1::date"    \
+	" ORDER BY ev.occurred_on DESC, ev.id DESC LIMIT 1) e ON true"
+#define CIVIL_FACTS_CASE                                                                    \
+	"SELECT c.id AS case_id, c.programme, e.to_status AS status, e.monthly_amount_fen,"   \
+	" e.next_review_on, c.household_id, c.resident_id"
+#define CIVIL_FACTS                                                                         \
+	"SELECT k.*, " CIVIL_MISSING_ON " AS missing_documents, dm.n AS dibao_members"         \
+	" FROM (" CIVIL_FACTS_CASE ", h.grid_id FROM core.region g JOIN core.household h"     \
+	" ON h.grid_id = g.id JOIN civil.benefit_case c ON c.household_id = h.id"              \
+	CIVIL_FACTS_EVENT " WHERE g.path <@ $2::ltree UNION ALL " CIVIL_FACTS_CASE ","        \
+	" x.grid_id FROM core.region g JOIN core.resident x ON x.grid_id = g.id"              \
+	" JOIN civil.benefit_case c ON c.resident_id = x.id" CIVIL_FACTS_EVENT                 \
+	" WHERE g.path <@ $2::ltree) k LEFT JOIN LATERAL (SELECT count(*) AS n"                  \
+	" FROM civil.case_member m WHERE k.programme = 'dibao' AND m.case_id = k.case_id"      \
+	" AND m.added_on <= $1::date AND (m.removed_on IS NULL OR m.removed_on > $1::date))"   \
+	" dm ON true"
+#define CIVIL_F_RECEIVING(prog) "f.programme = '" prog "' AND f.status IN ('active', 'review_due')"
+#if OG_ABI_MINOR >= 3
+#define CIVIL_FACTS_COUNT(filter) , .facts_sql = CIVIL_FACTS, .fact_filter = filter
+#define CIVIL_FACTS_SUM(filter, value) CIVIL_FACTS_COUNT(filter), .fact_value = value
+#else
+#define CIVIL_FACTS_COUNT(filter)
+#define CIVIL_FACTS_SUM(filter, value)
+#endif
+
 /* clang-format on */
 
 static const og_indicator_def civil_indicators[] = {
@@ -1988,40 +2025,51 @@ static const og_indicator_def civil_indicators[] = {
          .label = "低保户数",
          .unit = "户",
          .sql = CIVIL_IND_COUNT(CIVIL_RECEIVING("dibao"))
-                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("dibao"), ""))},
+                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("dibao"), ""))
+                         CIVIL_FACTS_COUNT(CIVIL_F_RECEIVING("dibao"))},
         {.code = "civil.dibao_persons",
          .label = "低保人数",
          .unit = "人",
-         .sql = CIVIL_DIBAO_PERSONS_SQL CIVIL_ROWS(CIVIL_DIBAO_PERSONS_ROWS)},
+         .sql = CIVIL_DIBAO_PERSONS_SQL CIVIL_ROWS(CIVIL_DIBAO_PERSONS_ROWS)
+                 CIVIL_FACTS_SUM(CIVIL_F_RECEIVING("dibao"), "f.dibao_members")},
         {.code = "civil.dibao_monthly_yuan",
          .label = "低保月保障金总额",
          .unit = "元",
-         .sql = CIVIL_DIBAO_YUAN_SQL CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("dibao"), ""))},
+         .sql = CIVIL_DIBAO_YUAN_SQL CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("dibao"), ""))
+                 CIVIL_FACTS_SUM(NULL, "CASE WHEN " CIVIL_F_RECEIVING("dibao") " THEN coalesce("
+                                       "round(f.monthly_amount_fen::numeric / 100, 2), 0.00)"
+                                       " ELSE 0.00 END")},
         {.code = "civil.tekun_persons",
          .label = "特困供养人数",
          .unit = "人",
          .sql = CIVIL_IND_COUNT(CIVIL_RECEIVING("tekun"))
-                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("tekun"), ""))},
+                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("tekun"), ""))
+                         CIVIL_FACTS_COUNT(CIVIL_F_RECEIVING("tekun"))},
         {.code = "civil.elderly_recipients",
          .label = "高龄津贴领取人数",
          .unit = "人",
          .sql = CIVIL_IND_COUNT(CIVIL_RECEIVING("elderly"))
-                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("elderly"), ""))},
+                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("elderly"), ""))
+                         CIVIL_FACTS_COUNT(CIVIL_F_RECEIVING("elderly"))},
         {.code = "civil.disability_recipients",
          .label = "残疾人两项补贴领取人数",
          .unit = "人",
          .sql = CIVIL_IND_COUNT(CIVIL_RECEIVING("disability"))
-                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("disability"), ""))},
+                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_RECEIVING("disability"), ""))
+                         CIVIL_FACTS_COUNT(CIVIL_F_RECEIVING("disability"))},
         {.code = "civil.cases_review_due",
          .label = "待复核案件数",
          .unit = "件",
          .sql = CIVIL_IND_COUNT(CIVIL_REVIEW_DUE_ON)
-                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_REVIEW_DUE_ON, CIVIL_REVIEW_REASONS))},
+                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_REVIEW_DUE_ON, CIVIL_REVIEW_REASONS))
+                         CIVIL_FACTS_COUNT("(f.status = 'review_due' OR (f.status = 'active'"
+                                           " AND f.next_review_on <= $1::date))")},
         {.code = "civil.cases_missing_documents",
          .label = "材料不全案件数",
          .unit = "件",
          .sql = CIVIL_IND_COUNT(CIVIL_MISSING_ON)
-                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_MISSING_ON, CIVIL_MISSING_LIST))},
+                 CIVIL_ROWS(CIVIL_IND_ROWS(CIVIL_MISSING_ON, CIVIL_MISSING_LIST))
+                         CIVIL_FACTS_COUNT("f.missing_documents")},
 };
 
 /* clang-format off */

@@ -35,8 +35,8 @@
 
 #include <onegrid/plugin.h>
 
-/* schema/0001_party.sql embedded by sql2c.sh --static: party_migrations[]
- * and party_migrations_count. */
+/* schema/0001_party.sql and 0002_parallel_safe.sql embedded by sql2c.sh
+ * --static: party_migrations[] and party_migrations_count. */
 #include "party_migrations.c"
 
 #define PARTY_PERM_READ "party.read"
@@ -2288,27 +2288,77 @@ out:
 	" OR EXISTS (SELECT 1 FROM party.activity ac WHERE ac.member_id = m.id"                 \
 	" AND ac.held_on" PARTY_QUARTER_OF_1 "))"
 
-#define PARTY_M(code, label, cond)                                                           \
-	{code, label, "人", PARTY_IND_M(cond), NULL, NULL, PARTY_ROWS_M(cond)}
-#define PARTY_RATIO(code, label, num, den) {code, label, "%", NULL, num, den, NULL}
+/*
+ * The same figures in the facts form (ABI 1.3): the members of the region
+ * on $1, joined to the shared model once for all fifteen, with what the
+ * conditions above read as columns of f.  Each PARTY_M gives the condition
+ * twice, over m and r (sql, rows_sql) and over f (the facts): they must
+ * say the same.
+ */
+/* PARTY_ACTIVE_Q probed per member: as EXISTS, PostgreSQL hashes every
+ * attendance and activity of the quarter instead, which costs a community
+ * more than its few members' probes. */
+#define PARTY_F_ACTIVE_Q                                                                     \
+	"((SELECT 1 FROM party.attendance a JOIN party.meeting mt ON mt.id = a.meeting_id"     \
+	" WHERE a.member_id = m.id AND mt.held_on" PARTY_QUARTER_OF_1 " LIMIT 1) IS NOT NULL"  \
+	" OR (SELECT 1 FROM party.activity ac WHERE ac.member_id = m.id AND ac.held_on"        \
+	PARTY_QUARTER_OF_1 " LIMIT 1) IS NOT NULL)"
+#define PARTY_FACTS_M                                                                        \
+	"SELECT r.grid_id, " PARTY_PROBATIONARY_ON " AS probationary, r.gender,"                \
+	" " PARTY_AGE_ON " AS age, m.origin, m.reported_on <= $1::date AS reported,"            \
+	" " PARTY_F_ACTIVE_Q " AS active_quarter FROM party.member m"                           \
+	" JOIN core.resident r ON r.id = m.resident_id JOIN core.region g ON g.id = r.grid_id"  \
+	" WHERE g.path <@ $2::ltree AND party.member_on(m, $1::date)"
+#define PARTY_FACTS_C                                                                        \
+	"SELECT r.grid_id, party.stage_on(c, $1::date) AS stage FROM party.candidate c"        \
+	" JOIN core.resident r ON r.id = c.resident_id JOIN core.region g ON g.id = r.grid_id"  \
+	" WHERE g.path <@ $2::ltree"
+
+/* The branch meetings of the quarter whose branch may lie in the region
+ * (its regions meet the region's grids: the GIN index), counted in the
+ * branch's grid as above (rows of other grids are left out). */
+#define PARTY_FACTS_MEETINGS                                                                 \
+	"SELECT party.org_grid(o.id) AS grid_id FROM party.meeting mt JOIN party.org o"        \
+	" ON o.id = mt.org_id AND o.kind = 'branch' WHERE mt.held_on" PARTY_QUARTER_OF_1        \
+	" AND o.region_ids && ARRAY(SELECT g.id FROM core.region g WHERE g.level = 'grid'"      \
+	" AND g.path <@ $2::ltree)"
+
+#if OG_ABI_MINOR >= 3
+#define PARTY_FACTS(sql, filter) , sql, filter, NULL
+#else
+#define PARTY_FACTS(sql, filter)
+#endif
+#define PARTY_M(code, label, cond, fcond)                                                    \
+	{code, label, "人", PARTY_IND_M(cond), NULL, NULL, PARTY_ROWS_M(cond)                    \
+	 PARTY_FACTS(PARTY_FACTS_M, fcond)}
+#define PARTY_RATIO(code, label, num, den)                                                   \
+	{code, label, "%", NULL, num, den, NULL PARTY_FACTS(NULL, NULL)}
 
 static const og_indicator_def party_indicators[] = {
-	PARTY_M("party.members", "党员总数", "true"),
-	PARTY_M("party.members_full", "正式党员", "NOT " PARTY_PROBATIONARY_ON),
-	PARTY_M("party.members_probationary", "预备党员", PARTY_PROBATIONARY_ON),
-	PARTY_M("party.members_male", "男性党员", "r.gender = 'male'"),
-	PARTY_M("party.members_female", "女性党员", "r.gender = 'female'"),
-	PARTY_M("party.members_under35", "35岁以下党员", PARTY_AGE_ON " < 35"),
-	PARTY_M("party.members_35_64", "35至64岁党员", PARTY_AGE_ON " BETWEEN 35 AND 64"),
-	PARTY_M("party.members_65plus", "65岁以上党员", PARTY_AGE_ON " >= 65"),
-	PARTY_M("party.members_80plus", "80岁以上党员", PARTY_AGE_ON " >= 80"),
-	PARTY_M("party.members_community", "社区党员", "m.origin = 'community'"),
-	PARTY_M("party.members_in_service", "在职党员", "m.origin = 'in_service'"),
+	PARTY_M("party.members", "党员总数", "true", NULL),
+	PARTY_M("party.members_full", "正式党员", "NOT " PARTY_PROBATIONARY_ON,
+	        "NOT f.probationary"),
+	PARTY_M("party.members_probationary", "预备党员", PARTY_PROBATIONARY_ON, "f.probationary"),
+	PARTY_M("party.members_male", "男性党员", "r.gender = 'male'", "f.gender = 'male'"),
+	PARTY_M("party.members_female", "女性党员", "r.gender = 'female'", "f.gender = 'female'"),
+	PARTY_M("party.members_under35", "35岁以下党员", PARTY_AGE_ON " < 35", "f.age < 35"),
+	PARTY_M("party.members_35_64", "35至64岁党员", PARTY_AGE_ON " BETWEEN 35 AND 64",
+	        "f.age BETWEEN 35 AND 64"),
+	PARTY_M("party.members_65plus", "65岁以上党员", PARTY_AGE_ON " >= 65", "f.age >= 65"),
+	PARTY_M("party.members_80plus", "80岁以上党员", PARTY_AGE_ON " >= 80", "f.age >= 80"),
+	PARTY_M("party.members_community", "社区党员", "m.origin = 'community'",
+	        "f.origin = 'community'"),
+	PARTY_M("party.members_in_service", "在职党员", "m.origin = 'in_service'",
+	        "f.origin = 'in_service'"),
 	PARTY_M("party.members_in_service_reported", "在职党员到社区报到",
-	        "m.origin = 'in_service' AND m.reported_on <= $1::date"),
-	PARTY_M("party.members_retired", "离退休党员", "m.origin = 'retired'"),
-	PARTY_M("party.members_floating", "流动党员", "m.origin = 'floating'"),
-	PARTY_M("party.members_active_quarter", "本季度参加过活动的党员", PARTY_ACTIVE_Q),
+	        "m.origin = 'in_service' AND m.reported_on <= $1::date",
+	        "f.origin = 'in_service' AND f.reported"),
+	PARTY_M("party.members_retired", "离退休党员", "m.origin = 'retired'",
+	        "f.origin = 'retired'"),
+	PARTY_M("party.members_floating", "流动党员", "m.origin = 'floating'",
+	        "f.origin = 'floating'"),
+	PARTY_M("party.members_active_quarter", "本季度参加过活动的党员", PARTY_ACTIVE_Q,
+	        "f.active_quarter"),
 	PARTY_RATIO("party.share_under35", "35岁以下党员占比", "party.members_under35",
 	            "party.members"),
 	PARTY_RATIO("party.share_65plus", "65岁以上党员占比", "party.members_65plus",
@@ -2320,15 +2370,15 @@ static const og_indicator_def party_indicators[] = {
 	PARTY_RATIO("party.share_active_quarter", "本季度参加活动党员占比",
 	            "party.members_active_quarter", "party.members"),
 	{"party.applicants", "入党申请人", "人", PARTY_IND_C("applicant"), NULL, NULL,
-	 PARTY_ROWS_C("applicant")},
+	 PARTY_ROWS_C("applicant") PARTY_FACTS(PARTY_FACTS_C, "f.stage = 'applicant'")},
 	{"party.activists", "入党积极分子", "人", PARTY_IND_C("activist"), NULL, NULL,
-	 PARTY_ROWS_C("activist")},
+	 PARTY_ROWS_C("activist") PARTY_FACTS(PARTY_FACTS_C, "f.stage = 'activist'")},
 	{"party.targets", "发展对象", "人", PARTY_IND_C("target"), NULL, NULL,
-	 PARTY_ROWS_C("target")},
+	 PARTY_ROWS_C("target") PARTY_FACTS(PARTY_FACTS_C, "f.stage = 'target'")},
 	{"party.meetings_held_quarter", "本季度三会一课召开次数", "次", PARTY_MEETINGS_HELD_SQL,
-	 NULL, NULL, PARTY_MEETINGS_HELD_ROWS},
+	 NULL, NULL, PARTY_MEETINGS_HELD_ROWS PARTY_FACTS(PARTY_FACTS_MEETINGS, NULL)},
 	{"party.meetings_required_quarter", "本季度三会一课应召开次数", "次",
-	 PARTY_MEETINGS_REQUIRED_SQL, NULL, NULL, NULL},
+	 PARTY_MEETINGS_REQUIRED_SQL, NULL, NULL, NULL PARTY_FACTS(NULL, NULL)},
 };
 
 #define PARTY_ORIGIN_ZH(col)                                                                 \

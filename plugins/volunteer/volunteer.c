@@ -42,8 +42,8 @@
 
 #include <onegrid/plugin.h>
 
-/* schema/0001_volunteer.sql embedded by sql2c.sh --static:
- * volunteer_migrations[] and volunteer_migrations_count. */
+/* schema/0001_volunteer.sql and 0002_pair_resident.sql embedded by sql2c.sh
+ * --static: volunteer_migrations[] and volunteer_migrations_count. */
 #include "volunteer_migrations.c"
 
 #define VOL_PERM_READ "volunteer.read"
@@ -2065,10 +2065,11 @@ static int vol_hook(og_req *req, const og_host_api *host, const char *event, int
 /* Alive and not moved away on the date. */
 #define VOL_PRESENT_ON(r)                                                                    \
 	"(" r ".life_status = 'active' OR " r ".life_status_date > $1::date)"
-#define VOL_UNPAIRED_ON                                                                      \
-	VOL_PRESENT_ON("x") " AND cardinality(" VOL_NEEDS("x", "g", "$1::date") ") > 0"        \
+#define VOL_UNPAIRED_IN(g)                                                                   \
+	VOL_PRESENT_ON("x") " AND cardinality(" VOL_NEEDS("x", g, "$1::date") ") > 0"          \
 	" AND NOT EXISTS (SELECT 1 FROM volunteer.pair p WHERE p.resident_id = x.id AND "      \
 	VOL_PAIR_OPEN_ON ")"
+#define VOL_UNPAIRED_ON VOL_UNPAIRED_IN("g")
 #define VOL_REQ_OPEN_ON                                                                      \
 	"q.requested_on <= $1::date AND (q.closed_on IS NULL OR q.closed_on > $1::date)"
 #define VOL_REQ_CLOSED_ON                                                                    \
@@ -2135,33 +2136,80 @@ static int vol_hook(og_req *req, const og_host_api *host, const char *event, int
 #define VOL_ROWS(sql)
 #endif
 
+/*
+ * The same figures in the facts form (ABI 1.3), started from the region
+ * ($2): one row per volunteer who served (with the hours counted) for the
+ * first two, per open pair, per resident in need without one, per
+ * request.  A resident needs a pair only when 80 or older or tagged
+ * lives_alone, disabled or tekun (VOL_NEEDS): that test comes first so
+ * the full one runs for those few, not for every resident.  VOL_NEEDS
+ * reads the district off the grid's path; every grid of the region has
+ * the region's district, so it reads it off $2 (gd), which keeps the test
+ * a filter on the resident and lets the region's residents be found
+ * through their grids (a test naming the grid too made PostgreSQL scan
+ * every resident).
+ */
+#define VOL_FACTS_SERVED                                                                     \
+	"SELECT x.grid_id, sum(s.hours) AS hours FROM volunteer.service_record s"              \
+	" JOIN volunteer.volunteer v ON v.id = s.volunteer_id JOIN core.resident x"            \
+	" ON x.id = v.resident_id JOIN core.region g ON g.id = x.grid_id"                      \
+	" WHERE g.path <@ $2::ltree AND " VOL_COUNTED_ON " GROUP BY v.id, x.grid_id"
+#define VOL_FACTS_PAIRS                                                                      \
+	"SELECT hr.grid_id FROM volunteer.pair p JOIN core.resident hr ON hr.id = p.resident_id" \
+	" JOIN core.region g ON g.id = hr.grid_id WHERE g.path <@ $2::ltree AND " VOL_PAIR_OPEN_ON
+#define VOL_FACTS_UNPAIRED                                                                   \
+	"SELECT x.grid_id FROM core.resident x JOIN core.region g ON g.id = x.grid_id"         \
+	" CROSS JOIN (SELECT $2::ltree AS path) gd"                                             \
+	" WHERE g.path <@ $2::ltree AND (x.birth_date <= ($1::date - interval '80 years')::date" \
+	" OR EXISTS (SELECT 1 FROM core.resident_tag t WHERE t.resident_id = x.id"             \
+	" AND t.tag IN ('lives_alone', 'disabled', 'tekun'))) AND " VOL_UNPAIRED_IN("gd")
+#define VOL_FACTS_REQ                                                                        \
+	"SELECT hr.grid_id, q.status, q.requested_on, q.closed_on FROM volunteer.request q"    \
+	" JOIN core.resident hr ON hr.id = q.resident_id JOIN core.region g ON g.id = hr.grid_id" \
+	" WHERE g.path <@ $2::ltree"
+#if OG_ABI_MINOR >= 3
+#define VOL_FACTS(sql, filter, value) , .facts_sql = sql, .fact_filter = filter, .fact_value = value
+#else
+#define VOL_FACTS(sql, filter, value)
+#endif
+
 /* clang-format on */
 
 static const og_indicator_def vol_indicators[] = {
         {.code = "volunteer.active_volunteers",
          .label = "本年度活跃志愿者人数",
          .unit = "人",
-         .sql = VOL_SQL_ACTIVE VOL_ROWS(VOL_ROWS_ACTIVE)},
+         .sql = VOL_SQL_ACTIVE VOL_ROWS(VOL_ROWS_ACTIVE) VOL_FACTS(VOL_FACTS_SERVED, NULL, NULL)},
         {.code = "volunteer.verified_hours",
          .label = "本年度已核实志愿服务时长",
          .unit = "小时",
-         .sql = VOL_SQL_HOURS VOL_ROWS(VOL_ROWS_HOURS)},
+         .sql = VOL_SQL_HOURS VOL_ROWS(VOL_ROWS_HOURS)
+                 VOL_FACTS(VOL_FACTS_SERVED, NULL, "coalesce(f.hours, 0.00)")},
         {.code = "volunteer.help_pairs",
          .label = "结对帮扶对数",
          .unit = "对",
-         .sql = VOL_SQL_PAIRS VOL_ROWS(VOL_ROWS_PAIRS)},
+         .sql = VOL_SQL_PAIRS VOL_ROWS(VOL_ROWS_PAIRS) VOL_FACTS(VOL_FACTS_PAIRS, NULL, NULL)},
         {.code = "volunteer.unpaired_in_need",
          .label = "需结对未结对人数",
          .unit = "人",
-         .sql = VOL_SQL_UNPAIRED VOL_ROWS(VOL_ROWS_UNPAIRED)},
+         .sql = VOL_SQL_UNPAIRED VOL_ROWS(VOL_ROWS_UNPAIRED)
+                 VOL_FACTS(VOL_FACTS_UNPAIRED, NULL, NULL)},
         {.code = "volunteer.requests_open",
          .label = "待办结求助数",
          .unit = "件",
-         .sql = VOL_SQL_REQ(VOL_REQ_OPEN_ON) VOL_ROWS(VOL_ROWS_REQ(VOL_REQ_OPEN_ON))},
+         .sql = VOL_SQL_REQ(VOL_REQ_OPEN_ON) VOL_ROWS(VOL_ROWS_REQ(VOL_REQ_OPEN_ON))
+                 VOL_FACTS(VOL_FACTS_REQ,
+                           "f.requested_on <= $1::date AND (f.closed_on IS NULL"
+                           " OR f.closed_on > $1::date)",
+                           NULL)},
         {.code = "volunteer.requests_closed",
          .label = "本年度已办结求助数",
          .unit = "件",
-         .sql = VOL_SQL_REQ(VOL_REQ_CLOSED_ON) VOL_ROWS(VOL_ROWS_REQ(VOL_REQ_CLOSED_ON))},
+         .sql = VOL_SQL_REQ(VOL_REQ_CLOSED_ON) VOL_ROWS(VOL_ROWS_REQ(VOL_REQ_CLOSED_ON))
+                 VOL_FACTS(VOL_FACTS_REQ,
+                           "f.status = 'closed' AND f.closed_on <= $1::date"
+                           " AND f.closed_on >= " VOL_YEAR_OF_D,
+                           NULL)},
 };
 
 /* clang-format off */

@@ -1858,51 +1858,104 @@ out:
 #define WOMEN_ROWS(sql)
 #endif
 
-#define WOMEN_CASE_IND(c, l, cond)                                                            \
+/*
+ * The same figures in the facts form (ABI 1.3), started from the region
+ * ($2): its residents (active, entered by the date) once for the four
+ * counts of people, its rights cases once for the twelve counts of cases,
+ * its honoured households.  The conditions over f say what the ones over
+ * x and k above say; an age of N or more on the day is a birth date on or
+ * before the day N years earlier (the same for every day and birth date,
+ * 29 February included), a comparison with a constant instead of age()
+ * for each of a district's residents.  Each of the four counts a woman or
+ * someone under 18: the facts leave out the men of 18 or more.
+ */
+#define WOMEN_BORN_BY(n) "f.birth_date <= ($1::date - interval '" #n " years')::date"
+#define WOMEN_BORN_AFTER(n) "f.birth_date > ($1::date - interval '" #n " years')::date"
+#define WOMEN_FACTS_RESIDENTS                                                                 \
+	"SELECT x.grid_id, x.gender, x.residence_status, x.birth_date"                           \
+	" FROM core.resident x JOIN core.region g ON g.id = x.grid_id"                          \
+	" WHERE g.path <@ $2::ltree AND " WOMEN_RESIDENT_ON("(x.gender = 'female'"              \
+	" OR x.birth_date > ($1::date - interval '18 years')::date)")
+#define WOMEN_FACTS_CASES                                                                     \
+	"SELECT k.grid_id, k.intake_on, k.closed_on, k.category FROM women.rights_case k"       \
+	" JOIN core.region g ON g.id = k.grid_id WHERE g.path <@ $2::ltree"
+#define WOMEN_FACTS_HONOURED                                                                  \
+	"SELECT h.grid_id FROM (SELECT DISTINCT k.household_id FROM women.honour k"            \
+	" WHERE k.year = date_part('year', $1::date)::int AND k.awarded_on <= $1::date) k"      \
+	" JOIN core.household h ON h.id = k.household_id JOIN core.region g ON g.id = h.grid_id" \
+	" WHERE g.path <@ $2::ltree"
+#define WOMEN_F_OPEN_ON                                                                       \
+	"f.intake_on <= $1::date AND (f.closed_on IS NULL OR f.closed_on > $1::date)"
+#define WOMEN_F_CLOSED_YTD                                                                    \
+	"f.closed_on <= $1::date AND f.closed_on >= date_trunc('year', $1::date)::date"
+#define WOMEN_F_CAT(c) " AND f.category = '" c "'"
+#if OG_ABI_MINOR >= 3
+#define WOMEN_FACTS(sql, filter) , .facts_sql = sql, .fact_filter = filter
+#else
+#define WOMEN_FACTS(sql, filter)
+#endif
+
+#define WOMEN_CASE_IND(c, l, cond, fcond)                                                     \
 	{.code = c, .label = l, .unit = "件", .sql = WOMEN_IND_CASES(cond)                      \
-	 WOMEN_ROWS(WOMEN_ROWS_CASES(cond))}
+	 WOMEN_ROWS(WOMEN_ROWS_CASES(cond)) WOMEN_FACTS(WOMEN_FACTS_CASES, fcond)}
 /* clang-format on */
 
 static const og_indicator_def women_indicators[] = {
         {.code = "women.women",
          .label = "妇女人数(18岁及以上女性)",
          .unit = "人",
-         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_WOMEN) WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_WOMEN))},
+         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_WOMEN) WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_WOMEN))
+                 WOMEN_FACTS(WOMEN_FACTS_RESIDENTS, "f.gender = 'female' AND " WOMEN_BORN_BY(18))},
         {.code = "women.children_4_9",
          .label = "4-9岁儿童数",
          .unit = "人",
-         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_4_9) WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_4_9))},
+         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_4_9) WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_4_9))
+                 WOMEN_FACTS(WOMEN_FACTS_RESIDENTS, WOMEN_BORN_BY(4) " AND " WOMEN_BORN_AFTER(10))},
         {.code = "women.children_10_14",
          .label = "10-14岁儿童数",
          .unit = "人",
-         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_10_14) WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_10_14))},
+         .sql = WOMEN_IND_RESIDENTS(WOMEN_C_10_14) WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_10_14))
+                 WOMEN_FACTS(WOMEN_FACTS_RESIDENTS, WOMEN_BORN_BY(10) " AND " WOMEN_BORN_AFTER(15))},
         {.code = "women.floating_children",
          .label = "流动儿童数(18岁以下流动人口)",
          .unit = "人",
          .sql = WOMEN_IND_RESIDENTS(WOMEN_C_FLOATING)
-                 WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_FLOATING))},
-        WOMEN_CASE_IND("women.rights_open", "在办维权案件数", WOMEN_OPEN_ON),
+                 WOMEN_ROWS(WOMEN_ROWS_RESIDENTS(WOMEN_C_FLOATING))
+                         WOMEN_FACTS(WOMEN_FACTS_RESIDENTS,
+                                     "f.residence_status = 'floating' AND " WOMEN_BORN_AFTER(18))},
+        WOMEN_CASE_IND("women.rights_open", "在办维权案件数", WOMEN_OPEN_ON, WOMEN_F_OPEN_ON),
         WOMEN_CASE_IND("women.rights_open_domestic_violence", "在办维权案件数-家庭暴力",
-                       WOMEN_OPEN_ON WOMEN_CAT("domestic_violence")),
+                       WOMEN_OPEN_ON WOMEN_CAT("domestic_violence"),
+                       WOMEN_F_OPEN_ON WOMEN_F_CAT("domestic_violence")),
         WOMEN_CASE_IND("women.rights_open_marriage_family", "在办维权案件数-婚姻家庭",
-                       WOMEN_OPEN_ON WOMEN_CAT("marriage_family")),
+                       WOMEN_OPEN_ON WOMEN_CAT("marriage_family"),
+                       WOMEN_F_OPEN_ON WOMEN_F_CAT("marriage_family")),
         WOMEN_CASE_IND("women.rights_open_property", "在办维权案件数-财产权益",
-                       WOMEN_OPEN_ON WOMEN_CAT("property")),
+                       WOMEN_OPEN_ON WOMEN_CAT("property"),
+                       WOMEN_F_OPEN_ON WOMEN_F_CAT("property")),
         WOMEN_CASE_IND("women.rights_open_employment", "在办维权案件数-劳动就业",
-                       WOMEN_OPEN_ON WOMEN_CAT("employment")),
+                       WOMEN_OPEN_ON WOMEN_CAT("employment"),
+                       WOMEN_F_OPEN_ON WOMEN_F_CAT("employment")),
         WOMEN_CASE_IND("women.rights_open_other", "在办维权案件数-其他",
-                       WOMEN_OPEN_ON WOMEN_CAT("other")),
-        WOMEN_CASE_IND("women.rights_closed", "本年结案维权案件数", WOMEN_CLOSED_YTD),
+                       WOMEN_OPEN_ON WOMEN_CAT("other"),
+                       WOMEN_F_OPEN_ON WOMEN_F_CAT("other")),
+        WOMEN_CASE_IND("women.rights_closed", "本年结案维权案件数", WOMEN_CLOSED_YTD,
+                       WOMEN_F_CLOSED_YTD),
         WOMEN_CASE_IND("women.rights_closed_domestic_violence", "本年结案维权案件数-家庭暴力",
-                       WOMEN_CLOSED_YTD WOMEN_CAT("domestic_violence")),
+                       WOMEN_CLOSED_YTD WOMEN_CAT("domestic_violence"),
+                       WOMEN_F_CLOSED_YTD WOMEN_F_CAT("domestic_violence")),
         WOMEN_CASE_IND("women.rights_closed_marriage_family", "本年结案维权案件数-婚姻家庭",
-                       WOMEN_CLOSED_YTD WOMEN_CAT("marriage_family")),
+                       WOMEN_CLOSED_YTD WOMEN_CAT("marriage_family"),
+                       WOMEN_F_CLOSED_YTD WOMEN_F_CAT("marriage_family")),
         WOMEN_CASE_IND("women.rights_closed_property", "本年结案维权案件数-财产权益",
-                       WOMEN_CLOSED_YTD WOMEN_CAT("property")),
+                       WOMEN_CLOSED_YTD WOMEN_CAT("property"),
+                       WOMEN_F_CLOSED_YTD WOMEN_F_CAT("property")),
         WOMEN_CASE_IND("women.rights_closed_employment", "本年结案维权案件数-劳动就业",
-                       WOMEN_CLOSED_YTD WOMEN_CAT("employment")),
+                       WOMEN_CLOSED_YTD WOMEN_CAT("employment"),
+                       WOMEN_F_CLOSED_YTD WOMEN_F_CAT("employment")),
         WOMEN_CASE_IND("women.rights_closed_other", "本年结案维权案件数-其他",
-                       WOMEN_CLOSED_YTD WOMEN_CAT("other")),
+                       WOMEN_CLOSED_YTD WOMEN_CAT("other"),
+                       WOMEN_F_CLOSED_YTD WOMEN_F_CAT("other")),
         {.code = "women.activities",
          .label = "本年开展妇女儿童活动次数",
          .unit = "次",
@@ -1914,7 +1967,8 @@ static const og_indicator_def women_indicators[] = {
         {.code = "women.honoured_households",
          .label = "本年受表彰家庭户数(最美家庭、平安家庭)",
          .unit = "户",
-         .sql = WOMEN_HONOURED_SQL WOMEN_ROWS(WOMEN_HONOURED_ROWS)},
+         .sql = WOMEN_HONOURED_SQL WOMEN_ROWS(WOMEN_HONOURED_ROWS)
+                 WOMEN_FACTS(WOMEN_FACTS_HONOURED, NULL)},
 };
 
 /* clang-format off */
