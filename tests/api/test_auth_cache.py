@@ -88,57 +88,56 @@ def refused_everywhere(token, path="/api/v1/me"):
     return fx.wait_for(lambda: all(s == 401 for s in spray(path, token)), 10)
 
 
+GRID_A = w.users["grid_a"]["id"]
+
+
+def revoke_grid_a():
+    pg.sql("UPDATE core.token SET revoked_at = now() WHERE revoked_at IS NULL "
+           "AND user_id = %d" % GRID_A)
+
+
+def restart_with(cache_ms):
+    """Restarts the daemon with auth_cache_ms = cache_ms; a fresh token of
+    grid_a that every worker has served."""
+    d.stop()
+    d.config["auth_cache_ms"] = cache_ms
+    d.write_config()
+    d.start()
+    tok = d.login("grid_a", w.password)
+    all_are(spray("/api/v1/me", tok), 200, "auth_cache_ms = %d: a new token works" % cache_ms)
+    return tok
+
+
 tok2 = d.login("grid_a", w.password)
 all_are(spray("/api/v1/me", tok2), 200, "a new token works on every worker")
-pg.sql("UPDATE core.token SET revoked_at = now() WHERE revoked_at IS NULL "
-       "AND user_id = %d" % w.users["grid_a"]["id"])
+revoke_grid_a()
 t.ok(refused_everywhere(tok2),
      "a token revoked in SQL is refused by every worker (NOTIFY), long before auth_cache_ms")
 
 tok3 = d.login("grid_a", w.password)
 all_are(spray("/api/v1/me", tok3), 200, "another new token works on every worker")
-pg.sql("UPDATE core.app_user SET active = false WHERE id = %d" % w.users["grid_a"]["id"])
+pg.sql("UPDATE core.app_user SET active = false WHERE id = %d" % GRID_A)
 t.ok(refused_everywhere(tok3), "a user switched off in SQL is refused by every worker")
-pg.sql("UPDATE core.app_user SET active = true WHERE id = %d" % w.users["grid_a"]["id"])
+pg.sql("UPDATE core.app_user SET active = true WHERE id = %d" % GRID_A)
 
 # The cache is really used: with the notifying trigger switched off, a
 # revocation in SQL stays invisible to workers that cached the token until
 # their entry is auth_cache_ms old.
-d.stop()
-d.config["auth_cache_ms"] = 60000
-d.write_config()
-d.start()
-tok4 = d.login("grid_a", w.password)
-all_are(spray("/api/v1/me", tok4), 200, "after a restart a new token works")
 pg.sql("ALTER TABLE core.token DISABLE TRIGGER token_notify_auth")
-pg.sql("UPDATE core.token SET revoked_at = now() WHERE revoked_at IS NULL "
-       "AND user_id = %d" % w.users["grid_a"]["id"])
+tok4 = restart_with(60000)
+revoke_grid_a()
 st = spray("/api/v1/me", tok4)
 t.ok(200 in st, "without the notification, cached workers still accept the token "
      "(bounded by auth_cache_ms): the cache is used", "statuses %r" % sorted(set(st)))
-pg.sql("ALTER TABLE core.token ENABLE TRIGGER token_notify_auth")
-d.stop()
 
-# A daemon with the cache off sees even an unnotified revocation at once.
-d.config["auth_cache_ms"] = 0
-d.write_config()
-d.start()
-tok5 = d.login("grid_a", w.password)
-all_are(spray("/api/v1/me", tok5), 200, "auth_cache_ms = 0: the token works")
-pg.sql("ALTER TABLE core.token DISABLE TRIGGER token_notify_auth")
-pg.sql("UPDATE core.token SET revoked_at = now() WHERE revoked_at IS NULL "
-       "AND user_id = %d" % w.users["grid_a"]["id"])
+# With the cache off even an unnotified revocation bites at once ...
+tok5 = restart_with(0)
+revoke_grid_a()
 all_are(spray("/api/v1/me", tok5), 401, "auth_cache_ms = 0: refused at once")
-d.stop()
 
-# And with a short cache, within that bound.
-d.config["auth_cache_ms"] = 300
-d.write_config()
-d.start()
-tok6 = d.login("grid_a", w.password)
-all_are(spray("/api/v1/me", tok6), 200, "auth_cache_ms = 300: the token works")
-pg.sql("UPDATE core.token SET revoked_at = now() WHERE revoked_at IS NULL "
-       "AND user_id = %d" % w.users["grid_a"]["id"])
+# ... and with a short cache, within that bound.
+tok6 = restart_with(300)
+revoke_grid_a()
 t.ok(refused_everywhere(tok6),
      "auth_cache_ms = 300: an unnotified revocation is refused once the entries age out")
 pg.sql("ALTER TABLE core.token ENABLE TRIGGER token_notify_auth")
