@@ -31,6 +31,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+
 #include "core.h"
 
 #define NAME_MAX_CHARS 50
@@ -1649,6 +1651,99 @@ static void lb_filters(list_sql *lb, const list_filters *f)
 		lb_printf(lb, " AND x.phone = $%d::text", f->phone);
 }
 
+/*
+ * The list for a caller who sees every field: PostgreSQL writes the page's
+ * JSON and the daemon passes the text on untouched.  Why: parsing 50
+ * residents with Jansson, walking them and encoding them again was most of
+ * the daemon's CPU for a list (perf: 70 % in Jansson and malloc, 1.7 ms a
+ * request on 1,000,000 residents).  The next cursor and the ids whose ID
+ * number or phone the reply shows (for the audit row) come from the same
+ * statement.  lb holds the page (limit + 1 rows) and its parameters.
+ * 0, or -1 with the error reply set.
+ */
+static int list_unmasked(og_req *req, const og_host_api *host, list_sql *lb, bool region,
+                         int tag, int limit, bool custom_plan)
+{
+	char slim[16];
+	og_result *r;
+	json_t *shown;
+	const char *items, *next;
+	int plim;
+
+	snprintf(slim, sizeof(slim), "%d", limit);
+	plim = lb_param(lb, slim);
+	lb_printf(lb, "SELECT %s, ", region ? "EXISTS (SELECT 1 FROM rr)" : "true");
+	if (tag)
+		lb_printf(lb, "EXISTS (SELECT 1 FROM core.tag WHERE code = $%d::text), ", tag);
+	else
+		lb_printf(lb, "true, ");
+	lb_printf(lb,
+	          "(SELECT coalesce(json_agg(" OGC_RESIDENT_JSON_SQL " ORDER BY x.id), '[]') "
+	          "FROM (SELECT page.id FROM page ORDER BY page.id LIMIT $%d::int) p "
+	          "JOIN core.resident x ON x.id = p.id), "
+	          "CASE WHEN (SELECT count(*) FROM page) > $%d::int THEN (SELECT page.id FROM page "
+	          "ORDER BY page.id OFFSET $%d::int - 1 LIMIT 1) END, "
+	          "(SELECT coalesce(json_agg(x.id ORDER BY x.id), '[]') "
+	          "FROM (SELECT page.id FROM page ORDER BY page.id LIMIT $%d::int) p "
+	          "JOIN core.resident x ON x.id = p.id "
+	          "WHERE x.id_number IS NOT NULL OR x.phone IS NOT NULL)",
+	          plim, plim, plim, plim);
+	if (custom_plan)
+		lb_printf(lb, " " OGC_SQL_CUSTOM_PLAN);
+	if (lb->failed) {
+		host->reply_error(req, 500, "internal", "out of memory", NULL);
+		return -1;
+	}
+	r = host->query(req, lb->sql, lb->n, lb->params);
+	if (r == NULL)
+		return -1;
+	if (!host->result_bool(r, 0, 0)) {
+		host->result_free(r);
+		host->reply_error(req, 404, "not_found", "no such region", "region");
+		return -1;
+	}
+	if (!host->result_bool(r, 0, 1)) {
+		host->result_free(r);
+		ogc_util_invalid(req, "tag", "no such tag");
+		return -1;
+	}
+	shown = json_loads(host->result_text(r, 0, 4), 0, NULL);
+	if (json_array_size(shown) > 0) {
+		json_t *what = json_pack("{s:O}", "ids", shown);
+		int rc = audit_sensitive(req, host, NULL, host->caller(req)->scope_region_id, what);
+
+		json_decref(what);
+		if (rc != 0) {
+			json_decref(shown);
+			host->result_free(r);
+			return -1;
+		}
+	}
+	json_decref(shown);
+	/* The same members, in the same order, as ogc_util_list writes. */
+	items = host->result_text(r, 0, 2);
+	next = host->result_text(r, 0, 3);
+	req->raw = evbuffer_new();
+	if (req->raw == NULL) {
+		host->result_free(r);
+		host->reply_error(req, 500, "internal", "out of memory", NULL);
+		return -1;
+	}
+	req->raw_type = "application/json; charset=utf-8";
+	evbuffer_add(req->raw, "{\"items\":", 9);
+	if (items != NULL)
+		evbuffer_add(req->raw, items, strlen(items));
+	else
+		evbuffer_add(req->raw, "[]", 2);
+	if (next != NULL)
+		evbuffer_add_printf(req->raw, ",\"next_cursor\":\"%s\"}", next);
+	else
+		evbuffer_add(req->raw, ",\"next_cursor\":null}", 20);
+	req->status = 200;
+	host->result_free(r);
+	return 0;
+}
+
 static void residents_list(og_req *req, const og_host_api *host)
 {
 	const char *tag, *status, *residence = NULL;
@@ -1784,6 +1879,15 @@ static void residents_list(og_req *req, const og_host_api *host)
 		 * district's, nor a rare name from a common one. */
 		custom_plan = true;
 	}
+	sensitive = may_see_sensitive(req, host);
+	if (sensitive) {
+		(void)list_unmasked(req, host, &lb, rc_region == 1, f.tag, limit, custom_plan);
+		free(qid);
+		free(qphone);
+		free(qpattern);
+		free(qother);
+		return;
+	}
 	lb_printf(&lb, "SELECT json_build_object('region_ok', %s, ",
 	          rc_region == 1 ? "EXISTS (SELECT 1 FROM rr)" : "true");
 	if (f.tag)
@@ -1821,7 +1925,6 @@ static void residents_list(og_req *req, const og_host_api *host)
 	items = json_incref(json_object_get(out, "items"));
 	json_decref(out);
 	cursor = ogc_util_page_cut(&items, limit);
-	sensitive = may_see_sensitive(req, host);
 	{
 		json_t *shown = json_array();
 		size_t i;

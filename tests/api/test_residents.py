@@ -626,6 +626,35 @@ want = [int(x[0]) for x in pg.sql(
     "WHERE g.path <@ (SELECT path FROM core.region WHERE id = %d) ORDER BY x.id" % R.comm_e1)]
 t.eq(seen, want, "pages of 2 list every resident of the community once, in id order")
 
+# The same walk for a caller who sees every field (its pages are written by
+# PostgreSQL and passed through), with one audit row per page naming the
+# residents it showed in full.
+seen, cursor, pages = [], None, 0
+a0 = audit_count("read_sensitive", username="grid_a")
+shown_ids = []
+while pages < 50:
+    params = {"limit": 2, "status": "all", "region": R.grid_a}
+    if cursor:
+        params["cursor"] = cursor
+    r = lst(T["grid_a"], **params)
+    if pages == 0:
+        t.ok(r.status == 200 and isinstance((r.json or {}).get("items"), list)
+             and set(r.json) == {"items", "next_cursor"},
+             "an unmasked page has items and next_cursor only", repr(r))
+    seen += ids_of(r)
+    shown_ids += [i["id"] for i in fx.items_of(r) if i.get("id_number") or i.get("phone")]
+    pages += 1
+    cursor = (r.json or {}).get("next_cursor")
+    if not cursor:
+        break
+want = [int(x[0]) for x in pg.sql(
+    "SELECT id FROM core.resident WHERE grid_id = %d ORDER BY id" % R.grid_a)]
+t.eq(seen, want, "unmasked pages of 2 list every resident of the grid once, in id order")
+audited = [int(i) for (j,) in pg.sql(
+    "SELECT after::text FROM core.audit WHERE action = 'read_sensitive' AND username = "
+    "'grid_a' ORDER BY id OFFSET %d" % a0) for i in json.loads(j).get("ids", [])]
+t.eq(audited, shown_ids, "each page's audit row names exactly the residents it showed in full")
+
 # --------------------------------------------------------------------------
 # A failing hook rolls the registration back
 
