@@ -94,13 +94,7 @@ static double mono_now(void)
 /* FNV-1a over the hex token: spreads well enough, tokens are random. */
 static size_t slot_of(const char *token)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *token; token++) {
-		h ^= (unsigned char)*token;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)(h % CACHE_SLOTS);
+	return (size_t)(ogc_util_fnv1a(token, strlen(token)) % CACHE_SLOTS);
 }
 
 void ogc_auth_info_clear(ogc_auth_info *info)

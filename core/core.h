@@ -269,6 +269,8 @@ int ogc_util_client_version(og_req *req, json_t *body, int64_t *version);
 /* An integer > 0 from decimal text (no sign, no spaces); false otherwise. */
 bool ogc_util_parse_id(const char *s, int64_t *out);
 /* {"items": items (stolen), "next_cursor": cursor or null} */
+/* FNV-1a, 64 bits: a fast non-cryptographic hash for lookup tables. */
+uint64_t ogc_util_fnv1a(const void *data, size_t len);
 json_t *ogc_util_list(json_t *items, int64_t next_cursor);
 /* The caller's scope as a query parameter: "" for everything. */
 const char *ogc_util_scope(og_req *req);

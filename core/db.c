@@ -40,6 +40,18 @@ static void now_mono(struct timespec *ts)
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
+/* *t = now + ms (CLOCK_MONOTONIC). */
+static void mono_after(struct timespec *t, int ms)
+{
+	now_mono(t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 static bool before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -120,13 +132,7 @@ static void attempt_failed(ogc_db *db, const char *why)
 		ogc_log(OG_LOG_ERROR, "database unavailable: %s; retrying with backoff",
 		        first_line(why, line, sizeof(line)));
 	}
-	now_mono(t);
-	t->tv_sec += db->backoff_ms / 1000;
-	t->tv_nsec += (long)(db->backoff_ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
+	mono_after(t, db->backoff_ms);
 	db->backoff_ms *= 2;
 	if (db->backoff_ms > BACKOFF_MAX_MS)
 		db->backoff_ms = BACKOFF_MAX_MS;
@@ -408,20 +414,13 @@ int ogc_db_commit(ogc_db *db, int wait_ms, ogc_dberr *err)
 			PQclear(r);
 	if (!failed)
 		return 0;
-	lost = PQstatus(db->conn) != CONNECTION_OK || !strncmp(err->sqlstate, "08", 2) ||
-	       !strcmp(err->sqlstate, "57P01") || !strcmp(err->sqlstate, "57P02") ||
-	       !strcmp(err->sqlstate, "57P03") || err->sqlstate[0] == '\0';
+	/* ogc_db_map_sqlstate already tells a lost server from a refusal. */
+	lost = PQstatus(db->conn) != CONNECTION_OK || !strcmp(err->code, "db_unavailable");
 	if (!lost || xid[0] == '\0')
 		return -1; /* refused by the server, or nothing was written */
 
 	db->broken = true;
-	now_mono(&until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	mono_after(&until, wait_ms);
 	for (;;) {
 		if (ogc_db_ensure(db) == 0) {
 			const char *params[1] = {xid};

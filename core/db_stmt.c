@@ -76,14 +76,11 @@ void ogc_stmt_cache_free(ogc_stmt_cache *c)
 	free(c);
 }
 
-static uint64_t fnv1a(const char *s)
+/* Never 0: 0 marks a free slot. */
+static uint64_t hash_of(const char *sql)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = ogc_util_fnv1a(sql, strlen(sql));
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
 	return h ? h : 1;
 }
 
@@ -111,7 +108,7 @@ int ogc_stmt_lookup(ogc_stmt_cache *c, PGconn *conn, const char *sql, int nparam
 	if (c == NULL || conn == NULL || strstr(sql, "IS NULL OR") != NULL ||
 	    strstr(sql, OGC_SQL_CUSTOM_PLAN) != NULL)
 		return 0;
-	h = fnv1a(sql);
+	h = hash_of(sql);
 	c->clock++;
 	for (size_t i = 0; i < STMT_SLOTS; i++) {
 		stmt_entry *e = &c->e[i];
@@ -160,7 +157,7 @@ void ogc_stmt_forget(ogc_stmt_cache *c, PGconn *conn, const char *sql)
 
 	if (c == NULL)
 		return;
-	h = fnv1a(sql);
+	h = hash_of(sql);
 	for (size_t i = 0; i < STMT_SLOTS; i++)
 		if (c->e[i].hash == h && strcmp(c->e[i].sql, sql) == 0) {
 			drop(conn, &c->e[i]);

@@ -41,16 +41,13 @@ static char *raw_body_digest(og_req *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
 	size_t len = evbuffer_get_length(in);
 	const unsigned char *p;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h;
 	char *out;
 
 	if (len == 0)
 		return NULL;
 	p = evbuffer_pullup(in, -1);
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
+	h = ogc_util_fnv1a(p, len);
 	if (asprintf(&out, "raw:%zu:%016llx", len, (unsigned long long)h) < 0)
 		return NULL;
 	return out;

@@ -130,6 +130,18 @@ int ogc_util_client_version(og_req *req, json_t *body, int64_t *version)
 	return -1;
 }
 
+uint64_t ogc_util_fnv1a(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 json_t *ogc_util_list(json_t *items, int64_t next_cursor)
 {
 	char buf[24];
