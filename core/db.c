@@ -425,7 +425,8 @@ int ogc_db_commit(ogc_db *db, int wait_ms, ogc_dberr *err)
 		if (ogc_db_ensure(db) == 0) {
 			const char *params[1] = {xid};
 			ogc_dberr e2;
-			PGresult *q = ogc_db_exec(db, "SELECT pg_xact_status($1::xid8)", 1, params, &e2);
+			PGresult *q =
+			        ogc_db_exec(db, "SELECT pg_xact_status($1::xid8)", 1, params, &e2);
 
 			if (q != NULL) {
 				bool committed = PQntuples(q) == 1 && !PQgetisnull(q, 0, 0) &&
@@ -435,8 +436,9 @@ int ogc_db_commit(ogc_db *db, int wait_ms, ogc_dberr *err)
 
 				PQclear(q);
 				if (committed) {
-					ogc_log(OG_LOG_WARN, "the connection failed during COMMIT of "
-					                     "transaction %s, which did commit",
+					ogc_log(OG_LOG_WARN,
+					        "the connection failed during COMMIT of "
+					        "transaction %s, which did commit",
 					        xid);
 					return 0;
 				}
@@ -453,8 +455,9 @@ int ogc_db_commit(ogc_db *db, int wait_ms, ogc_dberr *err)
 			nanosleep(&nap, NULL);
 		}
 	}
-	ogc_log(OG_LOG_ERROR, "the connection failed during COMMIT of transaction %s and its "
-	                      "outcome could not be learnt",
+	ogc_log(OG_LOG_ERROR,
+	        "the connection failed during COMMIT of transaction %s and its "
+	        "outcome could not be learnt",
 	        xid);
 	set_err(err, 503, "commit_unknown",
 	        "the database went away while committing; the write may or may not be stored: "
